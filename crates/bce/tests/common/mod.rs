@@ -1,0 +1,182 @@
+//! Helpers shared by the integration tests: the tolerance table, closeness
+//! checks, and conversion of `f32` inputs and options to the `f64` oracle.
+#![allow(dead_code)] // Each test binary uses a different subset.
+
+use bce::reference::{self, Evaluation};
+use bce::{BceError, Float, Options, PosWeight};
+
+/// Every tolerance the tests use, with its reason. A check passes when
+/// `|actual − expected| <= atol + rtol·|expected|`.
+pub mod tolerance {
+    /// One row of the table.
+    #[derive(Debug, Clone, Copy)]
+    pub struct Tolerance {
+        pub rtol: f64,
+        pub atol: f64,
+        pub reason: &'static str,
+    }
+
+    /// `f32` results against the exact value (or the `f64` oracle).
+    pub const F32_EXACT: Tolerance = Tolerance {
+        rtol: 4e-6,
+        // 2^-149, the spacing of f32 subnormals: below f32::MIN_POSITIVE
+        // (1.2e-38) an f32 cannot hold a relative error, only this absolute one.
+        atol: f32::from_bits(1) as f64,
+        reason: "the kernels compute in f64 and round once to f32 (2^-24 ≈ 6e-8); \
+                 4e-6 is the project's bound for f32 results, with headroom for \
+                 f32 inputs the exact value was computed from",
+    };
+
+    /// `f64` results against the exact value (or the oracle).
+    pub const F64_EXACT: Tolerance = Tolerance {
+        rtol: 1e-12,
+        // 2^-1074, the spacing of f64 subnormals.
+        atol: f64::from_bits(1),
+        reason: "a few roundings of well-conditioned f64 formulas plus compensated \
+                 summation stay near 1e-15; 1e-12 is the project's bound",
+    };
+
+    /// Extra absolute error of the golden file's `exact_loss_mp`.
+    pub const MPMATH_ATOL: f64 = 1e-49;
+    pub const MPMATH_REASON: &str = "the golden file's exact_loss_mp was evaluated with \
+        mpmath at 50 digits as log(1 ± tiny), which cancels: its entries near 1e-44 carry an \
+        absolute error near 1e-50 (x = −100, y = 0: 3.720077939788866e-44 against the true \
+        3.720075976020836e-44, checked with mpmath at 120 digits)";
+
+    /// PyTorch's own `f32` results (`expected_loss`, `expected_grad`).
+    pub const TORCH_F32: Tolerance = Tolerance {
+        rtol: 1e-5,
+        atol: 1e-6,
+        reason: "PyTorch computes in f32 and its composed logits formula loses about \
+                 ulp(|x|) in absolute terms (x = −20, y = 0 gives 0, exact 2.06e-9); the \
+                 golden file suggests these values",
+    };
+
+    /// PyTorch's own `f64` results.
+    pub const TORCH_F64: Tolerance = Tolerance {
+        rtol: 1e-12,
+        atol: 1e-12,
+        reason: "PyTorch's f64 logits formula cancels as in f32 (x = −20, y = 0 gives \
+                 2.061153026e-9, exact 2.061153620e-9); the golden file suggests these values",
+    };
+
+    /// Central finite differences of the oracle's cost against its gradient.
+    pub const FINITE_DIFFERENCE: Tolerance = Tolerance {
+        rtol: 1e-6,
+        atol: 1e-8,
+        reason: "step 1e-5: truncation error ~h²·f''' ≈ 1e-10 relative plus rounding \
+                 ~eps·f/h ≈ 1e-11, for arguments kept away from 0 and 1",
+    };
+
+    /// Returns the exact tolerance for a dtype name of the golden file.
+    pub fn exact(dtype: &str) -> Tolerance {
+        if dtype == "float32" {
+            F32_EXACT
+        } else {
+            F64_EXACT
+        }
+    }
+
+    /// Returns PyTorch's tolerance for a dtype name of the golden file.
+    pub fn torch(dtype: &str) -> Tolerance {
+        if dtype == "float32" {
+            TORCH_F32
+        } else {
+            TORCH_F64
+        }
+    }
+}
+
+use tolerance::Tolerance;
+
+/// Returns whether `actual` is within `tol` (plus `extra_atol`) of
+/// `expected`. NaN matches only NaN, an infinity only the same infinity, and
+/// `−0.0` equals `0.0`.
+pub fn close_with(actual: f64, expected: f64, tol: Tolerance, extra_atol: f64) -> bool {
+    if expected.is_nan() || actual.is_nan() {
+        return expected.is_nan() && actual.is_nan();
+    }
+    if expected.is_infinite() || actual.is_infinite() {
+        return actual == expected;
+    }
+    (actual - expected).abs() <= tol.atol + extra_atol + tol.rtol * expected.abs()
+}
+
+/// Returns [`close_with`] without extra absolute tolerance.
+pub fn close(actual: f64, expected: f64, tol: Tolerance) -> bool {
+    close_with(actual, expected, tol, 0.0)
+}
+
+/// Returns the exact tolerance for results of element type `T`.
+pub fn exact_for<T: Float>() -> Tolerance {
+    if core::mem::size_of::<T>() == 4 {
+        tolerance::F32_EXACT
+    } else {
+        tolerance::F64_EXACT
+    }
+}
+
+/// Widens a slice to `f64`.
+pub fn widen<T: Float>(values: &[T]) -> Vec<f64> {
+    values.iter().map(|v| v.to_f64()).collect()
+}
+
+/// Owned `f64` copies of the slices inside an `Options<T>`.
+pub struct WideOptions {
+    weights: Option<Vec<f64>>,
+    pos_weight: Option<WidePosWeight>,
+    base: Options<'static, f64>,
+}
+
+enum WidePosWeight {
+    Scalar(f64),
+    PerClass(Vec<f64>),
+}
+
+impl WideOptions {
+    pub fn new<T: Float>(options: &Options<'_, T>) -> Self {
+        let pos_weight = options.pos_weight.map(|pw| match pw {
+            PosWeight::Scalar(value) => WidePosWeight::Scalar(value.to_f64()),
+            PosWeight::PerClass(values) => WidePosWeight::PerClass(widen(values)),
+        });
+        Self {
+            weights: options.weights.map(widen),
+            pos_weight,
+            base: Options::new()
+                .reduction(options.reduction)
+                .label_smoothing(options.label_smoothing)
+                .clamp(options.clamp),
+        }
+    }
+
+    /// Builds the `f64` options, borrowing from `self`.
+    pub fn options(&self) -> Options<'_, f64> {
+        let mut options = self.base;
+        options.weights = self.weights.as_deref();
+        options.pos_weight = self.pos_weight.as_ref().map(|pw| match pw {
+            WidePosWeight::Scalar(value) => PosWeight::Scalar(*value),
+            WidePosWeight::PerClass(values) => PosWeight::PerClass(values.as_slice()),
+        });
+        options
+    }
+}
+
+/// Runs the oracle on the probability form for inputs of any element type.
+pub fn reference_probs<T: Float>(
+    probs: &[T],
+    targets: &[T],
+    options: &Options<'_, T>,
+) -> Result<Evaluation, BceError> {
+    let wide = WideOptions::new(options);
+    reference::evaluate_probs(&widen(probs), &widen(targets), &wide.options())
+}
+
+/// Runs the oracle on the logits form for inputs of any element type.
+pub fn reference_logits<T: Float>(
+    logits: &[T],
+    targets: &[T],
+    options: &Options<'_, T>,
+) -> Result<Evaluation, BceError> {
+    let wide = WideOptions::new(options);
+    reference::evaluate_logits(&widen(logits), &widen(targets), &wide.options())
+}
