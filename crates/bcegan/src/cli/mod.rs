@@ -1,0 +1,35 @@
+//! Command-line interface: the commands of the `bcegan` binary, as clap derive types.
+
+pub mod loss;
+pub mod train;
+
+use clap::{Parser, Subcommand};
+
+/// Binary cross-entropy and GAN training with it.
+#[derive(Debug, Parser)]
+#[command(name = "bcegan", version, about, long_about = None)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train the GAN on real images and write a run folder.
+    Train(train::TrainArgs),
+    /// Compute binary cross-entropy of given probabilities or logits.
+    Loss(loss::LossArgs),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,8 @@
+//! GAN training with binary cross-entropy on burn: data, models, training loop and CLI.
+
+pub mod cli;
+pub mod data;
+pub mod model;
+pub mod numbers;
+pub mod report;
+pub mod train;

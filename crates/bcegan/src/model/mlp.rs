@@ -1,0 +1,134 @@
+//! The fully connected generator and discriminator of the introductory GAN course.
+//!
+//! The generator maps noise of `latent_dim` values to a 28×28 image with pixels in
+//! (0, 1); the discriminator maps an image to one logit, so that the cost is applied
+//! with `bce-burn`'s logits form instead of a sigmoid followed by a log.
+
+use burn::module::Module;
+use burn::nn::{BatchNorm, BatchNormConfig, LeakyRelu, LeakyReluConfig, Linear, Relu};
+use burn::tensor::activation::sigmoid;
+use burn::tensor::{Device, Tensor};
+use rand_chacha::ChaCha8Rng;
+
+use super::init::seeded_linear;
+
+/// Pixels in one flattened 28×28 image.
+pub const IMAGE_SIZE: usize = 28 * 28;
+
+/// Widths of the generator's hidden blocks, from the noise side.
+const GENERATOR_WIDTHS: [usize; 4] = [128, 256, 512, 1024];
+
+/// Widths of the discriminator's hidden blocks, from the image side.
+const DISCRIMINATOR_WIDTHS: [usize; 3] = [512, 256, 128];
+
+/// Negative slope of the discriminator's LeakyReLU activations.
+const LEAKY_SLOPE: f64 = 0.2;
+
+/// One generator block: Linear, then BatchNorm, then ReLU.
+#[derive(Module, Debug)]
+pub struct GeneratorBlock {
+    linear: Linear,
+    norm: BatchNorm,
+    activation: Relu,
+}
+
+impl GeneratorBlock {
+    fn new(d_input: usize, d_output: usize, rng: &mut ChaCha8Rng, device: &Device) -> Self {
+        Self {
+            linear: seeded_linear(d_input, d_output, rng, device),
+            norm: BatchNormConfig::new(d_output).init(device),
+            activation: Relu::new(),
+        }
+    }
+
+    fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        self.activation
+            .forward(self.norm.forward(self.linear.forward(x)))
+    }
+}
+
+/// Generator: noise `[batch, latent_dim]` to images `[batch, 784]` in (0, 1).
+#[derive(Module, Debug)]
+pub struct Generator {
+    blocks: Vec<GeneratorBlock>,
+    output: Linear,
+}
+
+impl Generator {
+    /// Creates a generator for noise of `latent_dim` values, drawing its weights from `rng`.
+    pub fn new(latent_dim: usize, rng: &mut ChaCha8Rng, device: &Device) -> Self {
+        let mut blocks = Vec::with_capacity(GENERATOR_WIDTHS.len());
+        let mut width = latent_dim;
+        for next in GENERATOR_WIDTHS {
+            blocks.push(GeneratorBlock::new(width, next, rng, device));
+            width = next;
+        }
+        Self {
+            blocks,
+            output: seeded_linear(width, IMAGE_SIZE, rng, device),
+        }
+    }
+
+    /// Maps noise `[batch, latent_dim]` to flattened images `[batch, 784]`.
+    pub fn forward(&self, noise: Tensor<2>) -> Tensor<2> {
+        let mut x = noise;
+        for block in &self.blocks {
+            x = block.forward(x);
+        }
+        sigmoid(self.output.forward(x))
+    }
+}
+
+/// One discriminator block: Linear, then LeakyReLU with slope 0.2.
+#[derive(Module, Debug)]
+pub struct DiscriminatorBlock {
+    linear: Linear,
+    activation: LeakyRelu,
+}
+
+impl DiscriminatorBlock {
+    fn new(d_input: usize, d_output: usize, rng: &mut ChaCha8Rng, device: &Device) -> Self {
+        Self {
+            linear: seeded_linear(d_input, d_output, rng, device),
+            activation: LeakyReluConfig::new()
+                .with_negative_slope(LEAKY_SLOPE)
+                .init(),
+        }
+    }
+
+    fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        self.activation.forward(self.linear.forward(x))
+    }
+}
+
+/// Discriminator: images `[batch, 784]` to logits `[batch, 1]` (positive means "real").
+#[derive(Module, Debug)]
+pub struct Discriminator {
+    blocks: Vec<DiscriminatorBlock>,
+    output: Linear,
+}
+
+impl Discriminator {
+    /// Creates a discriminator, drawing its weights from `rng`.
+    pub fn new(rng: &mut ChaCha8Rng, device: &Device) -> Self {
+        let mut blocks = Vec::with_capacity(DISCRIMINATOR_WIDTHS.len());
+        let mut width = IMAGE_SIZE;
+        for next in DISCRIMINATOR_WIDTHS {
+            blocks.push(DiscriminatorBlock::new(width, next, rng, device));
+            width = next;
+        }
+        Self {
+            blocks,
+            output: seeded_linear(width, 1, rng, device),
+        }
+    }
+
+    /// Maps flattened images `[batch, 784]` to logits `[batch, 1]`.
+    pub fn forward(&self, images: Tensor<2>) -> Tensor<2> {
+        let mut x = images;
+        for block in &self.blocks {
+            x = block.forward(x);
+        }
+        self.output.forward(x)
+    }
+}

@@ -1,0 +1,6 @@
+//! The generator and discriminator networks.
+
+mod init;
+mod mlp;
+
+pub use mlp::{Discriminator, Generator, IMAGE_SIZE};
