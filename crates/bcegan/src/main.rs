@@ -4,10 +4,14 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::Context;
-use bcegan::cli::{Cli, Command, loss, train::next_free_run_folder};
+use bcegan::cli::train::{TrainArgs, next_free_run_folder};
+use bcegan::cli::{Cli, Command, loss};
+use bcegan::train::RunSummary;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
+
+/// Exit status for settings or data that the command rejects, as for a usage error.
+const EXIT_INVALID_INPUT: u8 = 2;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -25,7 +29,7 @@ fn main() -> ExitCode {
         .init();
 
     match cli.command {
-        Command::Train(args) => report(run_train(&args)),
+        Command::Train(args) => run_train(&args),
         Command::Loss(args) => {
             let stdout = std::io::stdout();
             match loss::run(&args, &mut stdout.lock()) {
@@ -39,19 +43,35 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_train(args: &bcegan::cli::train::TrainArgs) -> anyhow::Result<()> {
+fn run_train(args: &TrainArgs) -> ExitCode {
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| next_free_run_folder(Path::new("runs")));
     let config = args.to_config(out);
     let device = burn::tensor::Device::flex().autodiff();
-    let summary = bcegan::train::train(&config, &device).context("training failed")?;
+    let summary = match bcegan::train::train(&config, &device) {
+        Ok(summary) => summary,
+        Err(error) => {
+            // The error's message already contains its causes.
+            eprintln!("error: {error}");
+            return if error.is_invalid_input() {
+                ExitCode::from(EXIT_INVALID_INPUT)
+            } else {
+                ExitCode::FAILURE
+            };
+        }
+    };
+    report(print_summary(&summary))
+}
+
+fn print_summary(summary: &RunSummary) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     writeln!(
         stdout,
-        "trained {} steps in {:.1} s: d_loss {:.4}, g_loss {:.4}, D(x) {:.3}, D(G(z)) {:.3}\nrun folder: {}",
+        "trained {} step{} in {:.1} s: d_loss {:.4}, g_loss {:.4}, D(x) {:.3}, D(G(z)) {:.3}\nrun folder: {}",
         summary.steps,
+        if summary.steps == 1 { "" } else { "s" },
         summary.elapsed_s,
         summary.last.d_loss,
         summary.last.g_loss,

@@ -13,7 +13,7 @@ struct Wrapper {
     args: TrainArgs,
 }
 
-/// A configuration from command-line words, as a user would type them.
+/// Builds a configuration from command-line words, as a user would type them.
 fn config(words: &[&str], out: &Path) -> TrainConfig {
     let mut argv = vec!["train"];
     argv.extend_from_slice(words);
@@ -120,6 +120,36 @@ fn train_rejects_batch_of_one() {
         ),
         "batch size 1 is rejected, got {result:?}"
     );
+}
+
+#[test]
+fn train_rejects_non_empty_folder() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    std::fs::write(folder.path().join("notes.txt"), "keep me").expect("write a file");
+    let result = train(&config(&SHORT_RUN, folder.path()), &device());
+    assert!(
+        matches!(result, Err(TrainError::RunFolderNotEmpty { .. })),
+        "a folder with files in it is rejected, got {result:?}"
+    );
+    let kept = std::fs::read_to_string(folder.path().join("notes.txt")).expect("file kept");
+    assert_eq!(kept, "keep me", "the existing file is untouched");
+}
+
+#[test]
+fn train_rejects_oversized_settings() {
+    let cases: [(&[&str], &str); 2] = [
+        (&["--sample-count", "100000"], "--sample-count"),
+        (&["--latent-dim", "100000000"], "--latent-dim"),
+    ];
+    for (words, option) in cases {
+        let folder = tempfile::tempdir().expect("temporary folder");
+        let result = train(&config(words, folder.path()), &device());
+        let name = match &result {
+            Err(TrainError::InvalidConfig { name, .. }) => *name,
+            _ => "",
+        };
+        assert_eq!(name, option, "{words:?} is rejected, got {result:?}");
+    }
 }
 
 #[test]

@@ -11,7 +11,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-/// A `Linear` layer initialised as PyTorch's `nn.Linear` is: weights and bias uniform in
+/// Creates a `Linear` layer initialised as PyTorch's `nn.Linear` is: weights and bias uniform in
 /// `[−k, k]` with `k = 1/√d_input` (what `kaiming_uniform_(a = √5)` works out to).
 pub fn seeded_linear(
     d_input: usize,

@@ -1,8 +1,8 @@
 //! The fully connected generator and discriminator of the introductory GAN course.
 //!
 //! The generator maps noise of `latent_dim` values to a 28×28 image with pixels in
-//! (0, 1); the discriminator maps an image to one logit, so that the cost is applied
-//! with `bce-burn`'s logits form instead of a sigmoid followed by a log.
+//! (0, 1). The discriminator maps an image to one logit, so the cost is computed by
+//! `bce-burn`'s logits form instead of a sigmoid followed by a log.
 
 use burn::module::Module;
 use burn::nn::{BatchNorm, BatchNormConfig, LeakyRelu, LeakyReluConfig, Linear, Relu};
@@ -12,8 +12,14 @@ use rand_chacha::ChaCha8Rng;
 
 use super::init::seeded_linear;
 
+/// Height of the images the models take.
+pub const IMAGE_ROWS: usize = 28;
+
+/// Width of the images the models take.
+pub const IMAGE_COLS: usize = 28;
+
 /// Pixels in one flattened 28×28 image.
-pub const IMAGE_SIZE: usize = 28 * 28;
+pub const IMAGE_SIZE: usize = IMAGE_ROWS * IMAGE_COLS;
 
 /// Widths of the generator's hidden blocks, from the noise side.
 const GENERATOR_WIDTHS: [usize; 4] = [128, 256, 512, 1024];

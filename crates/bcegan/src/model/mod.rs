@@ -3,4 +3,4 @@
 mod init;
 mod mlp;
 
-pub use mlp::{Discriminator, Generator, IMAGE_SIZE};
+pub use mlp::{Discriminator, Generator, IMAGE_COLS, IMAGE_ROWS, IMAGE_SIZE};

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-/// How images are tiled.
+/// Tiling of images in a grid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GridLayout {
     /// Height of one image in pixels.
@@ -18,7 +18,7 @@ pub struct GridLayout {
 }
 
 impl GridLayout {
-    /// A near-square grid of 28×28 images with 2 pixels of padding, drawn at twice the size.
+    /// Returns a near-square grid of 28×28 images with 2 pixels of padding, drawn at twice the size.
     pub fn square(count: usize) -> Self {
         let columns = (count as f64).sqrt().ceil().max(1.0) as usize;
         Self {
@@ -31,7 +31,7 @@ impl GridLayout {
     }
 }
 
-/// Why a grid could not be made or written.
+/// Error from making or writing a grid.
 #[derive(Debug, thiserror::Error)]
 pub enum GridError {
     /// The pixel buffer does not hold a whole number of images.

@@ -47,10 +47,22 @@ pub enum TrainError {
         /// The rejected value.
         value: String,
         /// What the setting accepts.
-        expected: &'static str,
+        expected: String,
+    },
+    /// The run folder already holds files.
+    #[error(
+        "run folder {} is not empty; choose a new --out folder, or remove this one to start over",
+        path.display()
+    )]
+    RunFolderNotEmpty {
+        /// The folder.
+        path: PathBuf,
     },
     /// A file in the run folder could not be written or read.
-    #[error("failed to {action} {}: {source}", path.display())]
+    #[error(
+        "failed to {action} {}: {source}; check that the path is a writable folder",
+        path.display()
+    )]
     Io {
         /// What was being done ("write", "create folder", ...).
         action: &'static str,
@@ -77,6 +89,18 @@ pub enum TrainError {
 }
 
 impl TrainError {
+    /// Returns whether the error is in the run's settings or data rather than a failure
+    /// while training, so that the binary can exit with status 2 as for a usage error.
+    pub fn is_invalid_input(&self) -> bool {
+        matches!(
+            self,
+            Self::InvalidConfig { .. }
+                | Self::ImageSize { .. }
+                | Self::RunFolderNotEmpty { .. }
+                | Self::Data(_)
+        )
+    }
+
     /// Wraps an I/O error with the action and the path it concerns.
     pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Self::Io {

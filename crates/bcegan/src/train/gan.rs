@@ -68,12 +68,12 @@ impl Gan {
         }
     }
 
-    /// The generator in its current state.
+    /// Returns the generator in its current state.
     pub fn generator(&self) -> &Generator {
         &self.generator
     }
 
-    /// The discriminator in its current state.
+    /// Returns the discriminator in its current state.
     pub fn discriminator(&self) -> &Discriminator {
         &self.discriminator
     }

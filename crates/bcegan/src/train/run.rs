@@ -13,13 +13,20 @@ use super::error::TrainError;
 use super::gan::{Gan, StepMetrics, standard_normal};
 use super::metrics::MetricsWriter;
 use crate::data::{BatchSampler, Dataset};
-use crate::model::IMAGE_SIZE;
+use crate::model::{IMAGE_COLS, IMAGE_ROWS, IMAGE_SIZE};
 use crate::report::{GridLayout, write_grid_png};
+
+/// Largest noise vector accepted: far beyond any MLP GAN, small enough that the first
+/// layer (`latent_dim × 128` weights) stays a few MiB.
+const MAX_LATENT_DIM: usize = 4096;
+
+/// Largest sample grid accepted: a 32×32 grid, about 1.9 Mpixel as PNG.
+const MAX_SAMPLE_COUNT: usize = 1024;
 
 /// Offset that separates the fixed sample noise from the other seeded streams of a run.
 const FIXED_NOISE_STREAM: u64 = 0x6669786564;
 
-/// What a finished run produced.
+/// Outcome of a finished run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunSummary {
     /// Steps run.
@@ -32,7 +39,7 @@ pub struct RunSummary {
     pub out: PathBuf,
 }
 
-/// Trains a GAN as `config` says, writing the run folder, on `device` (an autodiff device).
+/// Trains a GAN with the settings in `config` on `device` (an autodiff device) and writes the run folder.
 ///
 /// # Errors
 ///
@@ -44,12 +51,7 @@ pub fn train(config: &TrainConfig, device: &Device) -> Result<RunSummary, TrainE
         DataSource::Embedded => Dataset::embedded()?,
         DataSource::Dir(path) => Dataset::from_dir(path)?,
     };
-    if dataset.image_len() != IMAGE_SIZE {
-        return Err(TrainError::ImageSize {
-            rows: dataset.rows(),
-            cols: dataset.cols(),
-        });
-    }
+    check_dataset(&dataset, config.batch_size)?;
     let mut sampler = BatchSampler::new(&dataset, config.batch_size, config.seed)?;
     let samples_dir = prepare_run_folder(config)?;
 
@@ -103,7 +105,11 @@ pub fn train(config: &TrainConfig, device: &Device) -> Result<RunSummary, TrainE
         config.steps,
     )?;
     let elapsed_s = started.elapsed().as_secs_f64();
-    tracing::info!(elapsed_s, checkpoint = %checkpoint.display(), "training finished");
+    tracing::info!(
+        elapsed_s = %format_args!("{elapsed_s:.1}"),
+        checkpoint = %checkpoint.display(),
+        "training finished"
+    );
     Ok(RunSummary {
         steps: config.steps,
         // `validate` rejects zero steps, so the loop ran at least once.
@@ -118,8 +124,41 @@ pub fn train(config: &TrainConfig, device: &Device) -> Result<RunSummary, TrainE
     })
 }
 
+/// Rejects datasets the models cannot take: images other than 28×28, or fewer images than
+/// one batch.
+fn check_dataset(dataset: &Dataset, batch_size: usize) -> Result<(), TrainError> {
+    if (dataset.rows(), dataset.cols()) != (IMAGE_ROWS, IMAGE_COLS) {
+        return Err(TrainError::ImageSize {
+            rows: dataset.rows(),
+            cols: dataset.cols(),
+        });
+    }
+    if batch_size > dataset.len() {
+        return Err(TrainError::InvalidConfig {
+            name: "--batch-size",
+            value: batch_size.to_string(),
+            expected: format!(
+                "must not exceed the {} images of the dataset; use a batch size from 2 to {}",
+                dataset.len(),
+                dataset.len()
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Creates the run folder and its `samples/` folder and writes `config.json`.
+///
+/// A folder that already holds files is rejected, so that two runs never mix their
+/// metrics, samples and checkpoints.
 fn prepare_run_folder(config: &TrainConfig) -> Result<PathBuf, TrainError> {
+    if let Ok(mut entries) = std::fs::read_dir(&config.out)
+        && entries.next().is_some()
+    {
+        return Err(TrainError::RunFolderNotEmpty {
+            path: config.out.clone(),
+        });
+    }
     let samples_dir = config.out.join("samples");
     std::fs::create_dir_all(&samples_dir)
         .map_err(|error| TrainError::io("create folder", &samples_dir, error))?;
@@ -174,18 +213,18 @@ fn validate(config: &TrainConfig) -> Result<(), TrainError> {
             "must be at least 2, because BatchNorm needs two images to estimate a variance",
         ));
     }
-    if config.latent_dim == 0 {
+    if !(1..=MAX_LATENT_DIM).contains(&config.latent_dim) {
         return Err(invalid(
             "--latent-dim",
             config.latent_dim,
-            "must be at least 1",
+            format!("must be from 1 to {MAX_LATENT_DIM}"),
         ));
     }
-    if config.sample_count == 0 {
+    if !(1..=MAX_SAMPLE_COUNT).contains(&config.sample_count) {
         return Err(invalid(
             "--sample-count",
             config.sample_count,
-            "must be at least 1",
+            format!("must be from 1 to {MAX_SAMPLE_COUNT}"),
         ));
     }
     validate_adam(&config.generator_adam)?;
@@ -211,10 +250,10 @@ fn validate_adam(adam: &AdamSettings) -> Result<(), TrainError> {
     Ok(())
 }
 
-fn invalid(name: &'static str, value: impl ToString, expected: &'static str) -> TrainError {
+fn invalid(name: &'static str, value: impl ToString, expected: impl Into<String>) -> TrainError {
     TrainError::InvalidConfig {
         name,
         value: value.to_string(),
-        expected,
+        expected: expected.into(),
     }
 }
