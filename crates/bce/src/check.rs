@@ -1,9 +1,9 @@
 //! Validation of inputs and options, and the resolved per-element view
 //! ([`Plan`]) that the kernels read from.
 //!
-//! The checks run in this order: lengths, options, then one pass over the
-//! elements that stops at the first invalid probability, logit, target or
-//! weight.
+//! The checks run in this order: lengths, options, then the elements, where
+//! the first invalid probability, logit, target or weight is reported. The
+//! kernels fold the element checks into their computing pass.
 
 use crate::error::{BceError, Operand};
 use crate::float::Float;
@@ -78,8 +78,43 @@ impl Form {
     }
 }
 
-/// Validates `values` (probabilities or logits), `targets` and `options`.
+/// Validates `values` (probabilities or logits), `targets` and `options`,
+/// element by element.
 pub(crate) fn validate<'a, T: Float>(
+    form: Form,
+    values: &[T],
+    targets: &[T],
+    options: &Options<'a, T>,
+) -> Result<Plan<'a, T>, BceError> {
+    let plan = validate_options(form, values, targets, options)?;
+    first_invalid(form, values, targets, options.weights, 0)?;
+    Ok(plan)
+}
+
+/// Returns the error of the first invalid element at or after `from`, in the
+/// order probability or logit, target, weight. The kernels check the
+/// elements in their own pass and call this only to name the culprit.
+pub(crate) fn first_invalid<T: Float>(
+    form: Form,
+    values: &[T],
+    targets: &[T],
+    weights: Option<&[T]>,
+    from: usize,
+) -> Result<(), BceError> {
+    let elements = values.iter().zip(targets).enumerate().skip(from);
+    for (index, (&value, &target)) in elements {
+        check_value(form, index, value)?;
+        check_target(index, target)?;
+        if let Some(weight) = weights.and_then(|w| w.get(index)) {
+            check_weight(Operand::Weights, index, *weight)?;
+        }
+    }
+    Ok(())
+}
+
+/// Validates the lengths and the options; the elements are left to the
+/// kernels' pass (or [`first_invalid`]).
+pub(crate) fn validate_options<'a, T: Float>(
     form: Form,
     values: &[T],
     targets: &[T],
@@ -98,15 +133,6 @@ pub(crate) fn validate<'a, T: Float>(
     if len == 0 && options.reduction == Reduction::Mean {
         return Err(BceError::EmptyMean);
     }
-
-    for (index, (&value, &target)) in values.iter().zip(targets).enumerate() {
-        check_value(form, index, value)?;
-        check_target(index, target)?;
-        if let Some(weight) = options.weights.and_then(|w| w.get(index)) {
-            check_weight(Operand::Weights, index, *weight)?;
-        }
-    }
-
     Ok(Plan {
         weights: options.weights,
         pos_weight,

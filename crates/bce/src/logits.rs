@@ -43,6 +43,7 @@ pub(crate) struct Parts {
     /// `σ(x)`.
     pub(crate) sigmoid: f64,
     /// `σ(−x) = 1 − σ(x)`, computed without cancellation.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) sigmoid_neg: f64,
 }
 
@@ -71,17 +72,20 @@ pub(crate) fn parts(logit: f64) -> Parts {
 }
 
 /// Returns the unweighted cost of one element.
+#[cfg_attr(not(test), allow(dead_code))] // The scalar twin of `kernel::program`, compared in its tests.
 pub(crate) fn cost(logit: f64, target: f64, pos_weight: f64) -> f64 {
     let parts = parts(logit);
     cost_from_parts(&parts, target, pos_weight)
 }
 
 /// Cost from precomputed [`Parts`]; see the module docs for the formula.
+#[cfg_attr(not(test), allow(dead_code))] // The scalar twin of `kernel::program`, compared in its tests.
 pub(crate) fn cost_from_parts(parts: &Parts, target: f64, pos_weight: f64) -> f64 {
     scaled(1.0 - target, parts.softplus) + scaled(pos_weight * target, parts.softplus_neg)
 }
 
 /// Gradient from precomputed [`Parts`]; see the module docs for the derivation.
+#[cfg_attr(not(test), allow(dead_code))] // The scalar twin of `kernel::program`, compared in its tests.
 pub(crate) fn grad_from_parts(parts: &Parts, target: f64, pos_weight: f64) -> f64 {
     (1.0 - target) * parts.sigmoid - pos_weight * target * parts.sigmoid_neg
 }

@@ -62,6 +62,7 @@ pub(crate) fn scaled(coefficient: f64, value: f64) -> f64 {
 }
 
 /// Returns the unweighted cost of one element.
+#[cfg_attr(not(test), allow(dead_code))] // The scalar twin of `kernel::program`, compared in its tests.
 pub(crate) fn cost(prob: f64, target: f64, pos_weight: f64, clamp: ProbClamp) -> f64 {
     let logs = log_terms(prob, clamp);
     -(scaled(pos_weight * target, logs.log_prob) + scaled(1.0 - target, logs.log_one_minus_prob))
@@ -77,6 +78,7 @@ pub(crate) fn cost(prob: f64, target: f64, pos_weight: f64, clamp: ProbClamp) ->
 ///
 /// NOTE: TensorFlow differentiates its clip, so Keras's gradient is 0 for
 /// probabilities outside `[ε, 1−ε]`; this one is not.
+#[cfg_attr(not(test), allow(dead_code))] // The scalar twin of `kernel::program`, compared in its tests.
 pub(crate) fn grad(prob: f64, target: f64, pos_weight: f64, clamp: ProbClamp) -> f64 {
     let prob = match clamp {
         ProbClamp::LogMin(_) => prob,

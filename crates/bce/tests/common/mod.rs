@@ -36,6 +36,14 @@ pub mod tolerance {
                  summation stay near 1e-15; 1e-12 is the project's bound",
     };
 
+    /// Largest distance, in `f32` units in the last place, between an `f32`
+    /// result and the `f64` oracle rounded to `f32`.
+    pub const F32_ULPS: u32 = 4;
+    pub const F32_ULPS_REASON: &str = "the kernels compute in f64 (for f32 results with \
+        a log series good to about 1e-10 relative) and round once to f32 (half an ulp); \
+        4 ulp leaves room for gradients that cancel (σ(x) − y near 0), where the f64 \
+        error is amplified";
+
     /// Extra absolute error of the golden file's `exact_loss_mp`.
     pub const MPMATH_ATOL: f64 = 1e-49;
     pub const MPMATH_REASON: &str = "the golden file's exact_loss_mp was evaluated with \
@@ -179,4 +187,22 @@ pub fn reference_logits<T: Float>(
 ) -> Result<Evaluation, BceError> {
     let wide = WideOptions::new(options);
     reference::evaluate_logits(&widen(logits), &widen(targets), &wide.options())
+}
+
+/// Distance between two `f32` in units in the last place: the number of
+/// representable values between them. `0.0` and `−0.0` are 0 apart, NaN is
+/// `u32::MAX` from everything, and an infinity is 0 from itself.
+pub fn ulps_f32(a: f32, b: f32) -> u32 {
+    if a.is_nan() || b.is_nan() {
+        return u32::MAX;
+    }
+    let key = |v: f32| {
+        let bits = v.to_bits() as i32;
+        if bits < 0 {
+            i32::MIN.wrapping_sub(bits)
+        } else {
+            bits
+        }
+    };
+    key(a).abs_diff(key(b))
 }

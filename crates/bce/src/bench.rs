@@ -1,0 +1,211 @@
+//! Timing of the kernels in ns/element, for benchmarks and the command line.
+//! It covers every entry point and form at a mean reduction, next to two
+//! floors measured in the same run: a read of both inputs (a dot product),
+//! and a read of both with a write of one (`out[i] = a[i]·b[i]` into a new
+//! vector, as the gradient forms allocate theirs).
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+
+use crate::{
+    Float, Options, binary_cross_entropy, binary_cross_entropy_grad,
+    binary_cross_entropy_with_logits, binary_cross_entropy_with_logits_grad,
+};
+
+/// The sizes of the standard run: 1e3, 1e5, 1e6 and 2²⁴ elements.
+pub const SIZES: [usize; 4] = [1_000, 100_000, 1_000_000, 16_777_216];
+
+/// One measurement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// `logits`, `probs`, `floor_read` or `floor_read_write`.
+    pub entry: &'static str,
+    /// `loss` or `loss_and_grad` (the floors: `loss` for the read,
+    /// `loss_and_grad` for the read and write).
+    pub form: &'static str,
+    /// Always `mean`.
+    pub reduction: &'static str,
+    /// `float32` or `float64`.
+    pub dtype: &'static str,
+    /// Elements per call.
+    pub n: usize,
+    /// Threads of the rayon pool the call ran in.
+    pub threads: usize,
+    /// Fastest call divided by `n`.
+    pub ns_per_element: f64,
+}
+
+impl Record {
+    /// Formats the record as one line of JSON with the field names above.
+    pub fn to_json(&self) -> String {
+        format!(
+            "{{\"entry\": \"{}\", \"form\": \"{}\", \"reduction\": \"{}\", \"dtype\": \"{}\", \
+             \"n\": {}, \"threads\": {}, \"ns_per_element\": {:.4}}}",
+            self.entry,
+            self.form,
+            self.reduction,
+            self.dtype,
+            self.n,
+            self.threads,
+            self.ns_per_element
+        )
+    }
+}
+
+/// Times every entry point, form and floor for each size and thread count,
+/// on `f32` and `f64`, calling `report` after each measurement. Each
+/// measurement repeats the call for at least `budget` (and 5 times) and
+/// keeps the fastest.
+///
+/// # Errors
+///
+/// The message of rayon's error when a thread pool cannot be built.
+pub fn run(
+    sizes: &[usize],
+    threads: &[usize],
+    budget: Duration,
+    mut report: impl FnMut(&Record) + Send,
+) -> Result<Vec<Record>, String> {
+    let mut records = Vec::new();
+    for &thread_count in threads {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(thread_count)
+            .build()
+            .map_err(|error| format!("cannot build a pool of {thread_count} threads: {error}"))?;
+        pool.install(|| {
+            for &n in sizes {
+                let mut push = |record: Record| {
+                    report(&record);
+                    records.push(record);
+                };
+                measure::<f32>("float32", n, thread_count, budget, &mut push);
+                measure::<f64>("float64", n, thread_count, budget, &mut push);
+            }
+        });
+    }
+    Ok(records)
+}
+
+/// Returns the fastest of repeated calls, in nanoseconds.
+fn best_ns(budget: Duration, mut call: impl FnMut()) -> f64 {
+    call();
+    let mut best = f64::INFINITY;
+    let started = Instant::now();
+    let mut runs = 0;
+    while runs < 5 || started.elapsed() < budget {
+        let start = Instant::now();
+        call();
+        best = best.min(start.elapsed().as_nanos() as f64);
+        runs += 1;
+    }
+    best
+}
+
+/// Deterministic inputs: logits in `[−8, 8)`, probabilities in `[0, 1)`,
+/// hard targets.
+fn inputs<T: Float>(n: usize) -> (Vec<T>, Vec<T>, Vec<T>) {
+    // A fixed linear congruential sequence (Knuth's MMIX constants).
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut logits = Vec::with_capacity(n);
+    let mut probs = Vec::with_capacity(n);
+    let mut targets = Vec::with_capacity(n);
+    for _ in 0..n {
+        logits.push(T::from_f64(next() * 16.0 - 8.0));
+        probs.push(T::from_f64(next()));
+        targets.push(T::from_f64(if next() < 0.5 { 0.0 } else { 1.0 }));
+    }
+    (logits, probs, targets)
+}
+
+/// Returns `Σ a[i]·b[i]` in `f64`, with 16 accumulators so that it
+/// vectorizes.
+fn dot<T: Float>(a: &[T], b: &[T]) -> f64 {
+    let mut lanes = [0.0_f64; 16];
+    for (a, b) in a.chunks_exact(16).zip(b.chunks_exact(16)) {
+        for j in 0..16 {
+            lanes[j] += a[j].to_f64() * b[j].to_f64();
+        }
+    }
+    lanes.iter().sum()
+}
+
+fn measure<T: Float>(
+    dtype: &'static str,
+    n: usize,
+    threads: usize,
+    budget: Duration,
+    push: &mut impl FnMut(Record),
+) {
+    let (logits, probs, targets) = inputs::<T>(n);
+    let options = Options::new();
+    let parallel = n >= crate::PARALLEL_MIN;
+    let mut record = |entry, form, ns: f64| {
+        push(Record {
+            entry,
+            form,
+            reduction: "mean",
+            dtype,
+            n,
+            threads,
+            ns_per_element: ns / n as f64,
+        });
+    };
+
+    let ns = best_ns(budget, || {
+        let sum: f64 = if parallel {
+            logits
+                .par_chunks(crate::reduce::BLOCK)
+                .zip(targets.par_chunks(crate::reduce::BLOCK))
+                .map(|(a, b)| dot(a, b))
+                .sum()
+        } else {
+            dot(&logits, &targets)
+        };
+        black_box(sum);
+    });
+    record("floor_read", "loss", ns);
+    let ns = best_ns(budget, || {
+        let zero = T::from_f64(0.0);
+        let mut out = vec![zero; n];
+        let write = |(out, (a, b)): (&mut [T], (&[T], &[T]))| {
+            for ((out, a), b) in out.iter_mut().zip(a).zip(b) {
+                *out = T::from_f64(a.to_f64() * b.to_f64());
+            }
+        };
+        let block = crate::reduce::BLOCK;
+        if parallel {
+            out.par_chunks_mut(block)
+                .zip(logits.par_chunks(block).zip(targets.par_chunks(block)))
+                .for_each(write);
+        } else {
+            write((&mut out, (&logits, &targets)));
+        }
+        black_box(out);
+    });
+    record("floor_read_write", "loss_and_grad", ns);
+
+    let ns = best_ns(budget, || {
+        black_box(binary_cross_entropy_with_logits(&logits, &targets, &options).ok());
+    });
+    record("logits", "loss", ns);
+    let ns = best_ns(budget, || {
+        black_box(binary_cross_entropy_with_logits_grad(&logits, &targets, &options).ok());
+    });
+    record("logits", "loss_and_grad", ns);
+    let ns = best_ns(budget, || {
+        black_box(binary_cross_entropy(&probs, &targets, &options).ok());
+    });
+    record("probs", "loss", ns);
+    let ns = best_ns(budget, || {
+        black_box(binary_cross_entropy_grad(&probs, &targets, &options).ok());
+    });
+    record("probs", "loss_and_grad", ns);
+}

@@ -1,0 +1,424 @@
+//! The fused kernels: one pass over the inputs checks every element,
+//! computes its cost (and gradient), writes the per-element outputs and
+//! sums the costs.
+//!
+//! The input is cut into blocks of [`BLOCK`] elements, each a task for
+//! rayon above [`PARALLEL_MIN`] elements. A block runs as groups of
+//! [`LANES`] elements (the head), then the last partial group padded with
+//! weight-0 elements (the tail). Each group widens its inputs to `f64`,
+//! runs the element program of [`program`] lane by lane, and rounds each
+//! output once to `T`. [`dispatch`] compiles the block loop for the best
+//! instruction set of the CPU, and `crate::reduce` sums the costs in a fixed
+//! order. The element checks run in the same loop, and only when a block
+//! flags an invalid element does `check::first_invalid` scan again, from
+//! that block, to name it.
+//!
+//! NOTE: `f32` inputs are computed in `f64` lanes too (8 per AVX-512
+//! vector), so the kernels are compute-bound, several times slower than a
+//! read of the inputs. `f32` lanes with `f32` polynomials would double the
+//! width, but the gradient cancels near its zero and needs an `f64` `σ(x)`.
+
+pub mod dispatch;
+mod math;
+mod program;
+
+use rayon::prelude::*;
+
+use crate::check::{self, Form, Plan, ResolvedPosWeight};
+use crate::error::BceError;
+use crate::float::Float;
+use crate::options::{ProbClamp, Reduction};
+use crate::reduce::{BLOCK, LaneSum, pairwise};
+use crate::{Loss, LossAndGrad};
+use dispatch::Isa;
+use program::{Logits, Probs, Program};
+
+/// Elements per group: the width of the lane loops. Fixed, whatever the
+/// vector width of the CPU, so that the summation order is too.
+pub(crate) const LANES: usize = 16;
+
+/// Below this many elements the kernels run on the calling thread; from it
+/// on, blocks of 4096 elements are tasks of the current rayon pool.
+pub const PARALLEL_MIN: usize = 1 << 15;
+
+/// Outputs a call writes besides the reduced cost.
+#[derive(Debug, Clone, Copy)]
+struct Outputs {
+    per_element: bool,
+    grad: bool,
+}
+
+/// Inputs shared by every block.
+struct Shared<'a, T, P> {
+    program: P,
+    values: &'a [T],
+    targets: &'a [T],
+    plan: &'a Plan<'a, T>,
+    /// `1/n` for the mean's gradient, else 1.
+    grad_scale: f64,
+}
+
+/// Result of one block.
+#[derive(Debug, Clone, Copy)]
+struct BlockResult {
+    sum: f64,
+    invalid: bool,
+}
+
+/// Computes the loss of probabilities (validated options in `plan`).
+pub(crate) fn probs_loss<T: Float>(
+    probs: &[T],
+    targets: &[T],
+    plan: &Plan<'_, T>,
+) -> Result<Loss<T>, BceError> {
+    let outputs = Outputs {
+        per_element: plan.reduction == Reduction::None,
+        grad: false,
+    };
+    run(
+        probs_program(plan.clamp),
+        Form::Probs,
+        probs,
+        targets,
+        plan,
+        outputs,
+    )
+    .map(|r| r.loss)
+}
+
+/// Computes the loss of logits (validated options in `plan`).
+pub(crate) fn logits_loss<T: Float>(
+    logits: &[T],
+    targets: &[T],
+    plan: &Plan<'_, T>,
+) -> Result<Loss<T>, BceError> {
+    let outputs = Outputs {
+        per_element: plan.reduction == Reduction::None,
+        grad: false,
+    };
+    run(Logits, Form::Logits, logits, targets, plan, outputs).map(|r| r.loss)
+}
+
+/// Computes the loss of probabilities and its gradient.
+pub(crate) fn probs_loss_and_grad<T: Float>(
+    probs: &[T],
+    targets: &[T],
+    plan: &Plan<'_, T>,
+) -> Result<LossAndGrad<T>, BceError> {
+    let outputs = Outputs {
+        per_element: plan.reduction == Reduction::None,
+        grad: true,
+    };
+    run(
+        probs_program(plan.clamp),
+        Form::Probs,
+        probs,
+        targets,
+        plan,
+        outputs,
+    )
+}
+
+/// Computes the loss of logits and its gradient.
+pub(crate) fn logits_loss_and_grad<T: Float>(
+    logits: &[T],
+    targets: &[T],
+    plan: &Plan<'_, T>,
+) -> Result<LossAndGrad<T>, BceError> {
+    let outputs = Outputs {
+        per_element: plan.reduction == Reduction::None,
+        grad: true,
+    };
+    run(Logits, Form::Logits, logits, targets, plan, outputs)
+}
+
+fn probs_program(clamp: ProbClamp) -> Probs {
+    match clamp {
+        ProbClamp::LogMin(floor) => Probs {
+            low: 0.0,
+            high: 1.0,
+            log_floor: floor,
+        },
+        ProbClamp::Epsilon(epsilon) => Probs {
+            low: epsilon,
+            high: 1.0 - epsilon,
+            log_floor: f64::NEG_INFINITY,
+        },
+    }
+}
+
+/// Runs the pass over all blocks, then names the first invalid element if
+/// any block found one. `loss.grad` is empty unless `outputs.grad`.
+fn run<T: Float, P: Program>(
+    program: P,
+    form: Form,
+    values: &[T],
+    targets: &[T],
+    plan: &Plan<'_, T>,
+    outputs: Outputs,
+) -> Result<LossAndGrad<T>, BceError> {
+    let len = values.len();
+    let zero = T::from_f64(0.0);
+    let mut costs = if outputs.per_element {
+        vec![zero; len]
+    } else {
+        Vec::new()
+    };
+    let mut grad = if outputs.grad {
+        vec![zero; len]
+    } else {
+        Vec::new()
+    };
+    let shared = Shared {
+        program,
+        values,
+        targets,
+        plan,
+        grad_scale: match plan.reduction {
+            Reduction::Mean => 1.0 / len as f64,
+            Reduction::Sum | Reduction::None => 1.0,
+        },
+    };
+    let isa = dispatch::current();
+
+    let blocks = len.div_ceil(BLOCK);
+    let cost_chunks = output_chunks(&mut costs, blocks);
+    let grad_chunks = output_chunks(&mut grad, blocks);
+    let work =
+        |(index, (cost_out, grad_out)): (usize, (OutputChunk<'_, T>, OutputChunk<'_, T>))| {
+            run_block(&shared, isa, index * BLOCK, cost_out, grad_out)
+        };
+    let results: Vec<BlockResult> = if len >= PARALLEL_MIN {
+        cost_chunks
+            .into_par_iter()
+            .zip(grad_chunks)
+            .enumerate()
+            .map(work)
+            .collect()
+    } else {
+        cost_chunks
+            .into_iter()
+            .zip(grad_chunks)
+            .enumerate()
+            .map(work)
+            .collect()
+    };
+
+    if let Some(first) = results.iter().position(|result| result.invalid) {
+        check::first_invalid(form, values, targets, plan.weights, first * BLOCK)?;
+    }
+    let sums: Vec<f64> = results.iter().map(|result| result.sum).collect();
+    let total = pairwise(&sums);
+    let loss = match plan.reduction {
+        Reduction::None => Loss::PerElement(costs),
+        Reduction::Sum => Loss::Reduced(T::from_f64(total)),
+        Reduction::Mean => Loss::Reduced(T::from_f64(total / len as f64)),
+    };
+    Ok(LossAndGrad { loss, grad })
+}
+
+/// One block's share of an output, `None` when the output is not wanted.
+type OutputChunk<'a, T> = Option<&'a mut [T]>;
+
+/// Splits an output into one chunk per block, or `None` per block when the
+/// output is not wanted.
+fn output_chunks<T>(output: &mut [T], blocks: usize) -> Vec<Option<&mut [T]>> {
+    if output.is_empty() {
+        (0..blocks).map(|_| None).collect()
+    } else {
+        output.chunks_mut(BLOCK).map(Some).collect()
+    }
+}
+
+/// Runs one block under the dispatch, choosing the monomorphized loop.
+fn run_block<T: Float, P: Program>(
+    shared: &Shared<'_, T, P>,
+    isa: Isa,
+    start: usize,
+    costs: Option<&mut [T]>,
+    grad: Option<&mut [T]>,
+) -> BlockResult {
+    let weighted = shared.plan.weights.is_some();
+    match (grad, weighted) {
+        (Some(grad), true) => dispatch::run(
+            isa,
+            #[inline(always)]
+            || block::<T, P, true, true>(shared, start, costs, Some(grad)),
+        ),
+        (Some(grad), false) => dispatch::run(
+            isa,
+            #[inline(always)]
+            || block::<T, P, true, false>(shared, start, costs, Some(grad)),
+        ),
+        (None, true) => dispatch::run(
+            isa,
+            #[inline(always)]
+            || block::<T, P, false, true>(shared, start, costs, None),
+        ),
+        (None, false) => dispatch::run(
+            isa,
+            #[inline(always)]
+            || block::<T, P, false, false>(shared, start, costs, None),
+        ),
+    }
+}
+
+/// The block loop: head groups of [`LANES`] read straight from the
+/// slices, then the last partial group copied into padded arrays (valid
+/// values with weight 0, so they add nothing).
+#[inline(always)]
+fn block<T: Float, P: Program, const GRAD: bool, const WEIGHTED: bool>(
+    shared: &Shared<'_, T, P>,
+    start: usize,
+    mut costs: Option<&mut [T]>,
+    mut grad: Option<&mut [T]>,
+) -> BlockResult {
+    let end = (start + BLOCK).min(shared.values.len());
+    let values = &shared.values[start..end];
+    let targets = &shared.targets[start..end];
+    let weights = match shared.plan.weights {
+        Some(weights) if WEIGHTED => &weights[start..end],
+        _ => &[],
+    };
+    let mut state = BlockState {
+        sum: LaneSum::default(),
+        invalid: [0; LANES],
+        pos_weights: [1.0; LANES],
+    };
+    if let ResolvedPosWeight::Scalar(value) = shared.plan.pos_weight {
+        state.pos_weights = [value; LANES];
+    }
+
+    let head = values.len() / LANES * LANES;
+    let mut cost = [0.0; LANES];
+    let mut element_grad = [0.0; LANES];
+    for offset in (0..head).step_by(LANES) {
+        let group = offset..offset + LANES;
+        let group_weights = if WEIGHTED {
+            &weights[group.clone()]
+        } else {
+            &[]
+        };
+        per_class_pos_weights(shared, start + offset, &mut state.pos_weights);
+        group_lanes::<T, P, GRAD, WEIGHTED>(
+            shared,
+            (
+                &values[group.clone()],
+                &targets[group.clone()],
+                group_weights,
+            ),
+            &mut state,
+            (&mut cost, &mut element_grad),
+        );
+        store(costs.as_deref_mut(), offset, &cost);
+        store(grad.as_deref_mut(), offset, &element_grad);
+    }
+
+    let count = values.len() - head;
+    if count > 0 {
+        let neutral_value = T::from_f64(0.5);
+        let zero = T::from_f64(0.0);
+        let mut tail_values = [neutral_value; LANES];
+        let mut tail_targets = [zero; LANES];
+        let mut tail_weights = [zero; LANES];
+        tail_values[..count].copy_from_slice(&values[head..]);
+        tail_targets[..count].copy_from_slice(&targets[head..]);
+        match shared.plan.weights {
+            Some(_) if WEIGHTED => tail_weights[..count].copy_from_slice(&weights[head..]),
+            _ => tail_weights[..count].fill(T::from_f64(1.0)),
+        }
+        per_class_pos_weights(shared, start + head, &mut state.pos_weights);
+        // The tail always reads its weights, so that padding lanes weigh 0.
+        group_lanes::<T, P, GRAD, true>(
+            shared,
+            (&tail_values, &tail_targets, &tail_weights),
+            &mut state,
+            (&mut cost, &mut element_grad),
+        );
+        store(costs, head, &cost[..count]);
+        store(grad, head, &element_grad[..count]);
+    }
+    BlockResult {
+        sum: state.sum.total(),
+        invalid: state.invalid.iter().any(|&flag| flag != 0),
+    }
+}
+
+/// Accumulators of one block.
+struct BlockState {
+    sum: LaneSum,
+    /// Nonzero where a lane saw an invalid value, target or weight.
+    invalid: [u32; LANES],
+    /// `pos_weight` of each lane of the current group.
+    pos_weights: [f64; LANES],
+}
+
+/// Fills the lanes' `pos_weight` for a group starting at element `first`,
+/// when it is per class (a scalar one is filled once per block).
+#[inline(always)]
+fn per_class_pos_weights<T: Float, P>(
+    shared: &Shared<'_, T, P>,
+    first: usize,
+    pos_weights: &mut [f64; LANES],
+) {
+    if let ResolvedPosWeight::PerClass(classes) = shared.plan.pos_weight {
+        for (j, pos_weight) in pos_weights.iter_mut().enumerate() {
+            *pos_weight = classes[(first + j) % classes.len()].to_f64();
+        }
+    }
+}
+
+/// Rounds `values` into `output` from `offset`, when the output is wanted.
+#[inline(always)]
+fn store<T: Float>(output: Option<&mut [T]>, offset: usize, values: &[f64]) {
+    if let Some(output) = output {
+        let output = &mut output[offset..offset + values.len()];
+        for (out, value) in output.iter_mut().zip(values) {
+            *out = T::from_f64(*value);
+        }
+    }
+}
+
+/// Runs the element program on one group of [`LANES`] elements, weights
+/// the results, adds the costs to the block sum and flags invalid lanes.
+/// `weights` is empty unless `WEIGHTED`.
+#[inline(always)]
+fn group_lanes<T: Float, P: Program, const GRAD: bool, const WEIGHTED: bool>(
+    shared: &Shared<'_, T, P>,
+    (values, targets, weights): (&[T], &[T], &[T]),
+    state: &mut BlockState,
+    (cost, grad): (&mut [f64; LANES], &mut [f64; LANES]),
+) {
+    let values = &values[..LANES];
+    let targets = &targets[..LANES];
+    let weights = if WEIGHTED { &weights[..LANES] } else { weights };
+    let smoothing = shared.plan.label_smoothing;
+    for j in 0..LANES {
+        let value = values[j].to_f64();
+        let raw_target = targets[j].to_f64();
+        let target = check::smooth_target(raw_target, smoothing);
+        let weight = if WEIGHTED { weights[j].to_f64() } else { 1.0 };
+        let element = shared.program.element::<GRAD>(
+            value,
+            1.0 - target,
+            state.pos_weights[j] * target,
+            T::F64_RESULTS,
+        );
+        let bad_weight = WEIGHTED && !(0.0..f64::INFINITY).contains(&weight);
+        // The range check is on the target as given: smoothing maps some
+        // targets outside [0, 1] into it.
+        let bad = P::invalid_value(value) | !(0.0..=1.0).contains(&raw_target) | bad_weight;
+        state.invalid[j] |= u32::from(bad);
+        // A zero weight removes the element, even where its cost is +∞.
+        let removed = weight == 0.0;
+        cost[j] = if removed { 0.0 } else { weight * element.cost };
+        if GRAD {
+            grad[j] = if removed {
+                0.0
+            } else {
+                weight * element.grad * shared.grad_scale
+            };
+        }
+    }
+    state.sum.add(cost);
+}
