@@ -3,6 +3,8 @@
 //! Each expected value comes from the formula written beside it, evaluated in Python's
 //! `math` module; softplus(x) = log(1 + eˣ).
 
+use std::io::Write;
+
 use bcegan::cli::loss::{LossArgs, LossCommandError, run};
 use clap::{CommandFactory, Parser};
 use serde_json::Value;
@@ -540,8 +542,23 @@ fn error_length_mismatch() {
 }
 
 #[test]
-fn error_empty_list() {
-    assert_invalid(&["--probs", "", "--targets", "1"], &["--probs", "empty"]);
+fn error_empty_item() {
+    assert_invalid(
+        &["--probs", "0.5,,1", "--targets", "1,0,1"],
+        &["--probs", "item 1", "empty"],
+    );
+    assert_invalid(
+        &["--probs", "0.5,", "--targets", "1"],
+        &["--probs", "item 1", "empty"],
+    );
+}
+
+#[test]
+fn error_empty_list_length_mismatch() {
+    assert_invalid(
+        &["--probs", "", "--targets", "1", "--reduction", "sum"],
+        &["targets has 1 values", "probs has 0"],
+    );
 }
 
 #[test]
@@ -639,5 +656,389 @@ fn tiny_grad_scientific_notation() {
     assert!(
         text.contains("7.667648073722e-53"),
         "args {args:?}: expected the gradient in scientific notation, got\n{text}"
+    );
+}
+
+/// Asserts that the error message of `args` does not contain `needle`.
+fn assert_message_lacks(args: &[&str], needle: &str) {
+    let message = error(args).to_string();
+    assert!(
+        !message.contains(needle),
+        "args {args:?}: expected no {needle:?} in the error, got {message:?}"
+    );
+}
+
+#[test]
+fn error_probability_hint_names_logits() {
+    let args = ["--probs", "1.5", "--targets", "1"];
+    assert_invalid(
+        &args,
+        &[
+            "index 0",
+            "1.5",
+            "[0, 1]",
+            "pass probabilities in [0, 1], or pass raw scores with --logits",
+        ],
+    );
+    assert_message_lacks(&args, "binary_cross_entropy_with_logits");
+}
+
+#[test]
+fn error_empty_mean_names_reduction_option() {
+    let args = ["--probs", "", "--targets", ""];
+    assert_invalid(&args, &["empty", "--reduction sum"]);
+    assert_message_lacks(&args, "Reduction::");
+}
+
+#[test]
+fn error_empty_explain_names_option() {
+    let args = [
+        "--probs",
+        "",
+        "--targets",
+        "",
+        "--reduction",
+        "sum",
+        "--explain",
+    ];
+    assert_invalid(&args, &["empty", "--explain"]);
+    assert_message_lacks(&args, "--reduction sum");
+}
+
+#[test]
+fn error_label_smoothing_names_option() {
+    let args = [
+        "--probs",
+        "0.5",
+        "--targets",
+        "1",
+        "--label-smoothing",
+        "1.5",
+    ];
+    assert_invalid(&args, &["--label-smoothing", "1.5"]);
+}
+
+#[test]
+fn error_f32_values_as_typed() {
+    let cases: [(&[&str], &str, &str); 3] = [
+        (
+            &["--probs", "0.5", "--targets=-0.1"],
+            "-0.1",
+            "-0.10000000149011612",
+        ),
+        (
+            &["--probs", "1.1", "--targets", "1"],
+            "1.1",
+            "1.100000023841858",
+        ),
+        (
+            &["--probs", "0.5", "--targets", "1", "--weights=-0.3"],
+            "-0.3",
+            "-0.30000001192092896",
+        ),
+    ];
+    for (args, typed, widened) in cases {
+        assert_invalid(args, &[typed]);
+        assert_message_lacks(args, widened);
+    }
+}
+
+#[test]
+fn error_f64_values_full_precision() {
+    let args = ["--probs", "0.5", "--targets=-0.1", "--dtype", "f64"];
+    assert_invalid(&args, &["-0.1,"]);
+}
+
+#[test]
+fn explain_f32_inputs_as_typed() {
+    let args = [
+        "--probs",
+        "0.9",
+        "--targets",
+        "0.7",
+        "--weights",
+        "0.3",
+        "--pos-weight",
+        "1.1",
+        "--explain",
+    ];
+    let text = output(&args);
+    let row = text
+        .lines()
+        .find(|line| line.trim_start().starts_with("0 "))
+        .unwrap_or_default();
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    let expected = ["0", "0.7", "0.9", "0.3", "1.1"];
+    assert_eq!(
+        cells.get(..5),
+        Some(&expected[..]),
+        "args {args:?}: expected input columns {expected:?} in row {row:?} of\n{text}"
+    );
+}
+
+#[test]
+fn explain_f32_json_inputs_as_typed() {
+    let args = [
+        "--logits",
+        "0.9",
+        "--targets",
+        "0.7",
+        "--weights",
+        "0.3",
+        "--explain",
+    ];
+    let json = json_output(&args);
+    let row = &json["explain"]["rows"][0];
+    for (key, expected) in [("logit", 0.9), ("target", 0.7), ("weight", 0.3)] {
+        let actual = row[key].as_f64();
+        assert_eq!(
+            actual,
+            Some(expected),
+            "args {args:?}: `{key}` should be the f32 digits {expected}, got {actual:?} in {json}"
+        );
+    }
+}
+
+#[test]
+fn explain_smoothed_target_computed_in_f64() {
+    // The target after smoothing, 0.9·(1 − 0.1) + 0.05 = 0.86, is computed in f64 from the
+    // f32 target 0.9, so it is not an f32 and keeps its f64 digits.
+    let args = [
+        "--probs",
+        "0.5",
+        "--targets",
+        "0.9",
+        "--label-smoothing",
+        "0.1",
+        "--explain",
+    ];
+    let json = json_output(&args);
+    let target = json["explain"]["rows"][0]["target"].as_f64();
+    let expected = f64::from(0.9f32) * 0.9 + 0.05;
+    assert_eq!(
+        target,
+        Some(expected),
+        "args {args:?}: smoothed target in {json}"
+    );
+}
+
+#[test]
+fn error_f64_overflow_named() {
+    assert_invalid(
+        &["--logits", "0,1e400", "--targets", "1,1", "--dtype", "f64"],
+        &["--logits", "item 1", "1e400", "outside the f64 range"],
+    );
+    assert_invalid(
+        &[
+            "--probs",
+            "0.5",
+            "--targets",
+            "1",
+            "--weights=-1e309",
+            "--dtype",
+            "f64",
+        ],
+        &["--weights", "item 0", "-1e309", "outside the f64 range"],
+    );
+}
+
+#[test]
+fn error_underflow_named() {
+    assert_invalid(
+        &["--probs", "1e-50", "--targets", "0"],
+        &[
+            "--probs",
+            "item 0",
+            "1e-50",
+            "rounds to 0 in f32",
+            "--dtype f64",
+        ],
+    );
+    assert_invalid(
+        &["--probs", "1e-400", "--targets", "0", "--dtype", "f64"],
+        &["--probs", "item 0", "1e-400", "rounds to 0 in f64"],
+    );
+}
+
+#[test]
+fn error_out_of_range_in_file_located() {
+    let dir = temp_dir();
+    let file = write_file(&dir, "logits.txt", b"0\n2e38 4e38\n");
+    assert_invalid(
+        &["--logits", &file, "--targets", "1,1,1"],
+        &[
+            "--logits",
+            "line 2, column 6",
+            "4e38",
+            "outside the f32 range",
+        ],
+    );
+}
+
+#[test]
+fn zero_and_infinity_words_accepted() {
+    // Literal zeros are never out of range, and inf is a word, not an overflow.
+    let args = [
+        "--logits",
+        "0e-400,-0.0e999,inf",
+        "--targets",
+        "0.5,0.5,1",
+        "--reduction",
+        "sum",
+        "--dtype",
+        "f64",
+    ];
+    // Two logits of 0 with target 0.5 cost ln 2 each; inf with target 1 costs 0.
+    assert_close(&args, json_loss(&args), 2.0 * std::f64::consts::LN_2, 1e-15);
+}
+
+#[test]
+fn subnormal_f32_accepted() {
+    let args = ["--probs", "1e-45", "--targets", "0", "--reduction", "sum"];
+    let loss = json_loss(&args);
+    assert!(
+        loss.is_finite() && loss >= 0.0,
+        "args {args:?}: expected a finite loss for the smallest f32 subnormal, got {loss}"
+    );
+}
+
+#[test]
+fn empty_lists_reduced_by_bce() {
+    let sum_args = ["--probs", "", "--targets", "", "--reduction", "sum"];
+    let text = output(&sum_args);
+    assert_eq!(text, "loss: 0\n", "args {sum_args:?}: text output");
+
+    let none_args = ["--logits", " ", "--targets", "", "--reduction", "none"];
+    let losses = json_numbers(&none_args, "loss");
+    assert!(
+        losses.is_empty(),
+        "args {none_args:?}: expected an empty list, got {losses:?}"
+    );
+}
+
+#[test]
+fn empty_files_reduced_by_bce() {
+    let dir = temp_dir();
+    let npy = write_file(&dir, "empty.npy", &npy_f64(&[]));
+    let text = write_file(&dir, "empty.txt", b"# no numbers\n");
+    let args = ["--probs", &npy, "--targets", &text, "--reduction", "sum"];
+    let loss = json_loss(&args);
+    assert_eq!(loss, 0.0, "args {args:?}: loss of empty files");
+}
+
+#[test]
+fn text_file_byte_order_mark_skipped() {
+    let dir = temp_dir();
+    let file = write_file(&dir, "probs.txt", "\u{feff}0.25, 0.5\n".as_bytes());
+    let args = ["--probs", &file, "--targets", "1,1", "--dtype", "f64"];
+    // −(ln 0.25 + ln 0.5)/2 = 1.5·ln 2.
+    assert_close(&args, json_loss(&args), 1.5 * std::f64::consts::LN_2, 1e-15);
+}
+
+#[test]
+fn explain_infinite_logits_no_negative_zero() {
+    for dtype in ["f32", "f64"] {
+        let args = [
+            "--logits",
+            "inf,-inf",
+            "--targets",
+            "1,0",
+            "--explain",
+            "--grad",
+            "--dtype",
+            dtype,
+        ];
+        let text = output(&args);
+        let negative_zeros: Vec<&str> = text
+            .split_whitespace()
+            .filter(|token| token.starts_with("-0") && token.parse::<f64>() == Ok(0.0))
+            .collect();
+        assert!(
+            negative_zeros.is_empty(),
+            "args {args:?}: expected no negative zero, found {negative_zeros:?} in\n{text}"
+        );
+
+        let json = json_output(&args).to_string();
+        assert!(
+            !json.contains("-0.0,") && !json.contains("-0.0}") && !json.contains("-0.0]"),
+            "args {args:?}: expected no -0.0 in the JSON, got {json}"
+        );
+    }
+}
+
+/// A writer whose every write fails with `kind`.
+struct FailingWriter(std::io::ErrorKind);
+
+impl Write for FailingWriter {
+    fn write(&mut self, _buf: &[u8]) -> std::io::Result<usize> {
+        Err(std::io::Error::from(self.0))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Err(std::io::Error::from(self.0))
+    }
+}
+
+#[test]
+fn broken_pipe_not_an_error() {
+    let args = [
+        "--probs",
+        "0.5,0.25",
+        "--targets",
+        "1,0",
+        "--reduction",
+        "none",
+    ];
+    let parsed = parse(&args);
+    let mut out = FailingWriter(std::io::ErrorKind::BrokenPipe);
+    let result = run(&parsed, &mut out);
+    assert!(
+        result.is_ok(),
+        "args {args:?}: a closed pipe should end quietly, got {result:?}"
+    );
+}
+
+#[test]
+fn write_failure_exit_code_one() {
+    let args = ["--probs", "0.5", "--targets", "1"];
+    let parsed = parse(&args);
+    let mut out = FailingWriter(std::io::ErrorKind::StorageFull);
+    let code = run(&parsed, &mut out).err().map(|error| error.exit_code());
+    assert_eq!(code, Some(1), "args {args:?}: exit code of a failed write");
+}
+
+#[test]
+fn binary_closed_pipe_exits_quietly() {
+    // Enough output (about 2 MB) to fill any pipe buffer, written to a pipe whose reader
+    // closes it at once, as `| head` does.
+    let dir = temp_dir();
+    let count = 200_000;
+    let numbers = vec!["0.5"; count].join("\n");
+    let probs = write_file(&dir, "probs.txt", numbers.as_bytes());
+    let targets = write_file(&dir, "targets.txt", numbers.as_bytes());
+    let spawned = std::process::Command::new(env!("CARGO_BIN_EXE_bcegan"))
+        .args(["loss", "--probs", &probs, "--targets", &targets])
+        .args(["--reduction", "none"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(error) => panic!("starting bcegan failed: {error}"),
+    };
+    drop(child.stdout.take());
+    let finished = match child.wait_with_output() {
+        Ok(output) => output,
+        Err(error) => panic!("waiting for bcegan failed: {error}"),
+    };
+    let stderr = String::from_utf8_lossy(&finished.stderr);
+    assert_eq!(
+        finished.status.code(),
+        Some(0),
+        "closed pipe: exit status, stderr {stderr:?}"
+    );
+    assert!(
+        stderr.is_empty(),
+        "closed pipe: expected nothing on stderr, got {stderr:?}"
     );
 }

@@ -1,10 +1,14 @@
 //! Number lists read for the `loss` command: comma-separated text on the command line,
 //! or `@FILE` naming a `.npy` array or a text file of numbers.
 //!
-//! Every reader returns `f64` values; the caller converts them to the element type it needs.
+//! Every reader rounds each number to the requested [`Precision`] and returns it widened to
+//! `f64`, so the caller's conversion to `f32` is exact. A finite number that would become ±∞,
+//! or a non-zero number that would become 0, is an error rather than a silent change.
 //! `inf`, `-inf`, `+inf` and `nan` (any letter case) are read as numbers, so that the cost
-//! function, not the parser, decides whether they are valid.
+//! function, not the parser, decides whether they are valid. An empty list is valid too, and
+//! the cost function decides what an empty input means.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 mod npy;
@@ -12,12 +16,58 @@ mod npy;
 use npy::NPY_MAGIC;
 pub use npy::{NpyError, decode_npy};
 
+/// Floating-point type that the numbers are rounded to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    /// 32-bit floats.
+    F32,
+    /// 64-bit floats.
+    F64,
+}
+
+impl fmt::Display for Precision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Precision::F32 => "f32",
+            Precision::F64 => "f64",
+        })
+    }
+}
+
+/// Reason a number cannot be stored in the requested precision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RangeProblem {
+    /// A finite number so large in magnitude that it would become ±∞.
+    Overflow(Precision),
+    /// A non-zero number so small in magnitude that it would become 0.
+    Underflow(Precision),
+}
+
+impl fmt::Display for RangeProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RangeProblem::Overflow(Precision::F32) => {
+                "is outside the f32 range (largest magnitude about 3.4e38); use --dtype f64"
+            }
+            RangeProblem::Overflow(Precision::F64) => {
+                "is outside the f64 range (largest magnitude about 1.8e308); write inf or -inf \
+                 if an infinity is meant"
+            }
+            RangeProblem::Underflow(Precision::F32) => {
+                "rounds to 0 in f32 (smallest non-zero magnitude about 1.4e-45); use --dtype \
+                 f64, or write 0 if zero is meant"
+            }
+            RangeProblem::Underflow(Precision::F64) => {
+                "rounds to 0 in f64 (smallest non-zero magnitude about 4.9e-324); write 0 if \
+                 zero is meant"
+            }
+        })
+    }
+}
+
 /// Errors from reading a number list.
 #[derive(Debug, thiserror::Error)]
 pub enum NumbersError {
-    /// The list contains no numbers.
-    #[error("empty number list: give at least one number, e.g. `0.5,1`")]
-    EmptyList,
     /// An item between two commas is empty.
     #[error("item {index} (0-based) of the list is empty: remove the extra comma")]
     EmptyItem {
@@ -31,6 +81,16 @@ pub enum NumbersError {
         index: usize,
         /// The item as written.
         text: String,
+    },
+    /// An item of a comma-separated list does not fit the requested precision.
+    #[error("item {index} (0-based) of the list, `{text}`, {problem}")]
+    ItemOutOfRange {
+        /// Position of the item in the list, from 0.
+        index: usize,
+        /// The item as written.
+        text: String,
+        /// Overflow or underflow, and the precision.
+        problem: RangeProblem,
     },
     /// `@` is not followed by a path.
     #[error("missing file name after `@`: write `@FILE`")]
@@ -46,12 +106,6 @@ pub enum NumbersError {
     /// The file is not a `.npy` file and not UTF-8 text.
     #[error("{path} is neither a .npy file nor UTF-8 text", path = path.display())]
     NotText {
-        /// The file.
-        path: PathBuf,
-    },
-    /// The text file contains no numbers.
-    #[error("{path} contains no numbers", path = path.display())]
-    EmptyFile {
         /// The file.
         path: PathBuf,
     },
@@ -77,6 +131,20 @@ pub enum NumbersError {
         /// The item as written.
         text: String,
     },
+    /// An item of a text file does not fit the requested precision.
+    #[error("{path}, line {line}, column {column}: `{text}` {problem}", path = path.display())]
+    FileItemOutOfRange {
+        /// The file.
+        path: PathBuf,
+        /// Line number, from 1.
+        line: usize,
+        /// Column where the item starts, in characters from 1.
+        column: usize,
+        /// The item as written.
+        text: String,
+        /// Overflow or underflow, and the precision.
+        problem: RangeProblem,
+    },
     /// The `.npy` file is malformed or uses a layout this reader does not support.
     #[error("invalid .npy file {path}: {error}", path = path.display())]
     Npy {
@@ -85,34 +153,51 @@ pub enum NumbersError {
         /// The decoding error.
         error: NpyError,
     },
+    /// An element of a `.npy` file does not fit the requested precision.
+    #[error(
+        "{path}, element {index} (0-based, in C order), {value:e}, {problem}",
+        path = path.display()
+    )]
+    NpyItemOutOfRange {
+        /// The file.
+        path: PathBuf,
+        /// Position of the element in the flattened array, from 0.
+        index: usize,
+        /// The element as stored in the file.
+        value: f64,
+        /// Overflow or underflow, and the precision.
+        problem: RangeProblem,
+    },
 }
 
 /// Parses a number-list argument: comma-separated numbers, or `@FILE`.
 ///
 /// `@FILE` reads a `.npy` file (recognized by its magic string, not its name) or a text
-/// file of numbers; see [`read_number_file`].
+/// file of numbers; see [`read_number_file`]. A blank argument is an empty list.
 ///
 /// # Errors
 ///
-/// [`NumbersError`] naming the item that is empty or not a number, or what is wrong with
-/// the file.
-pub fn parse_number_list(argument: &str) -> Result<Vec<f64>, NumbersError> {
+/// [`NumbersError`] naming the item that is empty, is not a number or does not fit
+/// `precision`, or what is wrong with the file.
+pub fn parse_number_list(argument: &str, precision: Precision) -> Result<Vec<f64>, NumbersError> {
     match argument.strip_prefix('@') {
         Some("") => Err(NumbersError::MissingPath),
-        Some(path) => read_number_file(Path::new(path)),
-        None => parse_comma_list(argument),
+        Some(path) => read_number_file(Path::new(path), precision),
+        None => parse_comma_list(argument, precision),
     }
 }
 
-/// Parses comma-separated numbers; whitespace around each item is ignored.
+/// Parses comma-separated numbers; whitespace around each item is ignored, and a blank
+/// string is an empty list.
 ///
 /// # Errors
 ///
-/// [`NumbersError::EmptyList`] for a blank string, [`NumbersError::EmptyItem`] for an empty
-/// item, and [`NumbersError::InvalidItem`] for an item that is not a number.
-pub fn parse_comma_list(text: &str) -> Result<Vec<f64>, NumbersError> {
+/// [`NumbersError::EmptyItem`] for an empty item (including one after a trailing comma),
+/// [`NumbersError::InvalidItem`] for an item that is not a number, and
+/// [`NumbersError::ItemOutOfRange`] for one that does not fit `precision`.
+pub fn parse_comma_list(text: &str, precision: Precision) -> Result<Vec<f64>, NumbersError> {
     if text.trim().is_empty() {
-        return Err(NumbersError::EmptyList);
+        return Ok(Vec::new());
     }
     let mut values = Vec::new();
     for (index, item) in text.split(',').enumerate() {
@@ -120,9 +205,16 @@ pub fn parse_comma_list(text: &str) -> Result<Vec<f64>, NumbersError> {
         if item.is_empty() {
             return Err(NumbersError::EmptyItem { index });
         }
-        let value = parse_number(item).ok_or_else(|| NumbersError::InvalidItem {
-            index,
-            text: item.to_owned(),
+        let value = parse_number(item, precision).map_err(|failure| match failure {
+            ItemFailure::Invalid => NumbersError::InvalidItem {
+                index,
+                text: item.to_owned(),
+            },
+            ItemFailure::OutOfRange(problem) => NumbersError::ItemOutOfRange {
+                index,
+                text: item.to_owned(),
+                problem,
+            },
         })?;
         values.push(value);
     }
@@ -132,64 +224,119 @@ pub fn parse_comma_list(text: &str) -> Result<Vec<f64>, NumbersError> {
 /// Reads the numbers in a `.npy` file or a text file.
 ///
 /// A file starting with `\x93NUMPY` is decoded with [`decode_npy`]. Any other file must be
-/// UTF-8 text with numbers separated by commas, whitespace or newlines. Blank lines and
-/// lines starting with `#` are skipped, and a comma at the end of a line is allowed.
+/// UTF-8 text with numbers separated by commas, whitespace or newlines. A leading byte order
+/// mark, blank lines and lines starting with `#` are skipped, and a comma at the end of a
+/// line is allowed. A file without numbers is an empty list.
 ///
 /// # Errors
 ///
-/// [`NumbersError`] when the file cannot be read, is empty, or contains an item that is
-/// not a number (naming its line and column), or when a `.npy` file is malformed.
-pub fn read_number_file(path: &Path) -> Result<Vec<f64>, NumbersError> {
+/// [`NumbersError`] when the file cannot be read, contains an item that is not a number or
+/// does not fit `precision` (naming its line and column, or its index in a `.npy` array), or
+/// when a `.npy` file is malformed.
+pub fn read_number_file(path: &Path, precision: Precision) -> Result<Vec<f64>, NumbersError> {
     let bytes = std::fs::read(path).map_err(|source| NumbersError::Read {
         path: path.to_owned(),
         source,
     })?;
     if bytes.starts_with(NPY_MAGIC) {
-        return decode_npy(&bytes).map_err(|error| NumbersError::Npy {
+        let values = decode_npy(&bytes).map_err(|error| NumbersError::Npy {
             path: path.to_owned(),
             error,
+        })?;
+        return round_to_precision(values, precision).map_err(|(index, value, problem)| {
+            NumbersError::NpyItemOutOfRange {
+                path: path.to_owned(),
+                index,
+                value,
+                problem,
+            }
         });
     }
     let text = std::str::from_utf8(&bytes).map_err(|_| NumbersError::NotText {
         path: path.to_owned(),
     })?;
-    parse_text_file(path, text)
+    // Windows editors often start UTF-8 files with U+FEFF; it is not part of any number.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    parse_text_file(path, text, precision)
+}
+
+/// Rounds decoded `.npy` values to `precision`, returning the index, value and problem of
+/// the first element that overflows or underflows.
+fn round_to_precision(
+    mut values: Vec<f64>,
+    precision: Precision,
+) -> Result<Vec<f64>, (usize, f64, RangeProblem)> {
+    if precision == Precision::F64 {
+        return Ok(values);
+    }
+    for (index, value) in values.iter_mut().enumerate() {
+        // Rounding to the nearest f32 is the intended conversion.
+        let rounded = *value as f32;
+        if value.is_finite() && rounded.is_infinite() {
+            return Err((index, *value, RangeProblem::Overflow(precision)));
+        }
+        if *value != 0.0 && rounded == 0.0 {
+            return Err((index, *value, RangeProblem::Underflow(precision)));
+        }
+        *value = f64::from(rounded);
+    }
+    Ok(values)
 }
 
 /// Parses the contents of a text file of numbers; `path` is only used in errors.
-fn parse_text_file(path: &Path, text: &str) -> Result<Vec<f64>, NumbersError> {
+fn parse_text_file(
+    path: &Path,
+    text: &str,
+    precision: Precision,
+) -> Result<Vec<f64>, NumbersError> {
     let mut values = Vec::new();
     for (line_index, line) in text.lines().enumerate() {
         let line_number = line_index + 1;
         if line.trim_start().starts_with('#') {
             continue;
         }
-        parse_text_line(line, &mut values).map_err(|failure| match failure {
+        parse_text_line(line, precision, &mut values).map_err(|failure| match failure {
             LineFailure::EmptyItem { offset } => NumbersError::EmptyFileItem {
                 path: path.to_owned(),
                 line: line_number,
                 column: column_of(line, offset),
             },
-            LineFailure::InvalidItem { offset, text } => NumbersError::InvalidFileItem {
+            LineFailure::BadItem {
+                offset,
+                text,
+                failure: ItemFailure::Invalid,
+            } => NumbersError::InvalidFileItem {
                 path: path.to_owned(),
                 line: line_number,
                 column: column_of(line, offset),
                 text,
             },
+            LineFailure::BadItem {
+                offset,
+                text,
+                failure: ItemFailure::OutOfRange(problem),
+            } => NumbersError::FileItemOutOfRange {
+                path: path.to_owned(),
+                line: line_number,
+                column: column_of(line, offset),
+                text,
+                problem,
+            },
         })?;
-    }
-    if values.is_empty() {
-        return Err(NumbersError::EmptyFile {
-            path: path.to_owned(),
-        });
     }
     Ok(values)
 }
 
 /// A bad item on one line of a text file, located by byte offset in the line.
 enum LineFailure {
-    EmptyItem { offset: usize },
-    InvalidItem { offset: usize, text: String },
+    EmptyItem {
+        offset: usize,
+    },
+    BadItem {
+        offset: usize,
+        text: String,
+        failure: ItemFailure,
+    },
 }
 
 /// Appends the numbers on one line to `values`.
@@ -197,7 +344,11 @@ enum LineFailure {
 /// Commas split the line into fields and whitespace splits each field into items, so
 /// `1 2, 3` contains three numbers. A field with no item is an error unless it is the last
 /// one on the line (a trailing comma) or the line is blank.
-fn parse_text_line(line: &str, values: &mut Vec<f64>) -> Result<(), LineFailure> {
+fn parse_text_line(
+    line: &str,
+    precision: Precision,
+    values: &mut Vec<f64>,
+) -> Result<(), LineFailure> {
     let field_count = line.split(',').count();
     let mut field_start = 0;
     for (field_index, field) in line.split(',').enumerate() {
@@ -205,9 +356,10 @@ fn parse_text_line(line: &str, values: &mut Vec<f64>) -> Result<(), LineFailure>
         let mut item_count = 0;
         for (item_offset, item) in split_whitespace_with_offsets(field) {
             let offset = field_start + item_offset;
-            let value = parse_number(item).ok_or_else(|| LineFailure::InvalidItem {
+            let value = parse_number(item, precision).map_err(|failure| LineFailure::BadItem {
                 offset,
                 text: item.to_owned(),
+                failure,
             })?;
             values.push(value);
             item_count += 1;
@@ -250,10 +402,43 @@ fn column_of(line: &str, offset: usize) -> usize {
         + 1
 }
 
-/// Parses one number; Rust's float grammar already accepts `inf`, `+inf`, `-inf`,
-/// `infinity` and `nan` in any letter case.
-fn parse_number(text: &str) -> Option<f64> {
-    text.parse::<f64>().ok()
+/// Why one item could not be read.
+enum ItemFailure {
+    /// Not a number in Rust's float grammar.
+    Invalid,
+    /// A number that overflows or underflows the requested precision.
+    OutOfRange(RangeProblem),
+}
+
+/// Parses one number, rounded once to `precision` and widened to `f64`.
+///
+/// Rust's float grammar already accepts `inf`, `+inf`, `-inf`, `infinity` and `nan` in any
+/// letter case. Any other item that rounds to ±∞ is an overflow, and an item with a non-zero
+/// digit before its exponent that rounds to 0 is an underflow.
+fn parse_number(text: &str, precision: Precision) -> Result<f64, ItemFailure> {
+    let parsed = match precision {
+        Precision::F32 => text.parse::<f32>().map(f64::from),
+        Precision::F64 => text.parse::<f64>(),
+    };
+    let value = parsed.map_err(|_| ItemFailure::Invalid)?;
+    // `inf` and `nan` are the only items that start with a letter after the sign.
+    let is_word = text
+        .trim_start_matches(['+', '-'])
+        .starts_with(|character: char| character.is_ascii_alphabetic());
+    if is_word {
+        return Ok(value);
+    }
+    if value.is_infinite() {
+        return Err(ItemFailure::OutOfRange(RangeProblem::Overflow(precision)));
+    }
+    let mantissa = text.find(['e', 'E']).map_or(text, |end| &text[..end]);
+    let literal_is_zero = !mantissa
+        .chars()
+        .any(|character| matches!(character, '1'..='9'));
+    if value == 0.0 && !literal_is_zero {
+        return Err(ItemFailure::OutOfRange(RangeProblem::Underflow(precision)));
+    }
+    Ok(value)
 }
 
 #[cfg(test)]
@@ -319,7 +504,7 @@ mod tests {
     #[test]
     fn comma_list_plain_numbers() {
         let input = " 0.5, 1 ,-2e-3,7";
-        let actual = parse_number_list(input);
+        let actual = parse_number_list(input, Precision::F64);
         let expected = [0.5, 1.0, -2e-3, 7.0];
         assert!(
             matches!(&actual, Ok(values) if same_values(values, &expected)),
@@ -330,7 +515,7 @@ mod tests {
     #[test]
     fn comma_list_non_finite_words() {
         let input = "inf,-inf,+inf,nan,INF,-Inf,NaN,infinity";
-        let actual = parse_number_list(input);
+        let actual = parse_number_list(input, Precision::F64);
         let inf = f64::INFINITY;
         let expected = [inf, -inf, inf, f64::NAN, inf, -inf, f64::NAN, inf];
         assert!(
@@ -340,20 +525,134 @@ mod tests {
     }
 
     #[test]
-    fn comma_list_empty_rejected() {
+    fn comma_list_blank_is_empty() {
         for input in ["", "   "] {
-            let actual = parse_number_list(input);
+            let actual = parse_number_list(input, Precision::F64);
             assert!(
-                matches!(actual, Err(NumbersError::EmptyList)),
-                "input {input:?}: expected EmptyList, got {actual:?}"
+                matches!(&actual, Ok(values) if values.is_empty()),
+                "input {input:?}: expected an empty list, got {actual:?}"
             );
         }
     }
 
     #[test]
+    fn comma_list_lone_comma_rejected() {
+        let input = ",";
+        let actual = parse_number_list(input, Precision::F64);
+        assert!(
+            matches!(actual, Err(NumbersError::EmptyItem { index: 0 })),
+            "input {input:?}: expected EmptyItem at 0, got {actual:?}"
+        );
+    }
+
+    #[test]
+    fn comma_list_overflow_rejected() {
+        let cases = [
+            (
+                "1e400",
+                Precision::F64,
+                RangeProblem::Overflow(Precision::F64),
+            ),
+            (
+                "-1e400",
+                Precision::F64,
+                RangeProblem::Overflow(Precision::F64),
+            ),
+            (
+                "1e39",
+                Precision::F32,
+                RangeProblem::Overflow(Precision::F32),
+            ),
+            (
+                "-3.5e38",
+                Precision::F32,
+                RangeProblem::Overflow(Precision::F32),
+            ),
+            (
+                "1e-400",
+                Precision::F64,
+                RangeProblem::Underflow(Precision::F64),
+            ),
+            (
+                "-2e-324",
+                Precision::F64,
+                RangeProblem::Underflow(Precision::F64),
+            ),
+            (
+                "1e-50",
+                Precision::F32,
+                RangeProblem::Underflow(Precision::F32),
+            ),
+            (
+                "0.0000001e-40",
+                Precision::F32,
+                RangeProblem::Underflow(Precision::F32),
+            ),
+        ];
+        for (item, precision, expected) in cases {
+            let input = format!("0.5,{item}");
+            let actual = parse_number_list(&input, precision);
+            assert!(
+                matches!(
+                    &actual,
+                    Err(NumbersError::ItemOutOfRange { index: 1, text, problem })
+                        if text == item && *problem == expected
+                ),
+                "input {input:?} in {precision}: expected {expected:?} at item 1, got {actual:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn comma_list_range_message_names_precision() {
+        let cases = [
+            ("1e400", Precision::F64, "outside the f64 range"),
+            ("1e39", Precision::F32, "--dtype f64"),
+            ("1e-50", Precision::F32, "rounds to 0 in f32"),
+        ];
+        for (input, precision, needle) in cases {
+            let message = parse_number_list(input, precision)
+                .map_err(|error| error.to_string())
+                .err();
+            assert!(
+                message
+                    .as_deref()
+                    .is_some_and(|m| m.contains(needle) && m.contains(input)),
+                "input {input:?} in {precision}: expected {needle:?} and the item, got {message:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn comma_list_zeros_and_words_accepted() {
+        let input = "0,-0,0.000,0e-400,0e400,inf,-infinity,nan,1e-45,3.4028235e38";
+        let inf = f64::INFINITY;
+        let tiny = f64::from(f32::from_bits(1));
+        let largest = f64::from(f32::MAX);
+        let expected = [0.0, -0.0, 0.0, 0.0, 0.0, inf, -inf, f64::NAN, tiny, largest];
+        let actual = parse_number_list(input, Precision::F32);
+        assert!(
+            matches!(&actual, Ok(values) if same_values(values, &expected)),
+            "input {input:?} in f32: expected {expected:?}, got {actual:?}"
+        );
+    }
+
+    #[test]
+    fn comma_list_f32_rounded_once() {
+        // 0.9 read as f32 is the f32 nearest to 0.9, widened exactly.
+        let input = "0.9,0.1";
+        let expected = [f64::from(0.9f32), f64::from(0.1f32)];
+        let actual = parse_number_list(input, Precision::F32);
+        assert!(
+            matches!(&actual, Ok(values) if same_values(values, &expected)),
+            "input {input:?} in f32: expected {expected:?}, got {actual:?}"
+        );
+    }
+
+    #[test]
     fn comma_list_empty_item_named() {
         for (input, expected_index) in [("1,,2", 1), (",1", 0), ("1,2,", 2), ("1, ,2", 1)] {
-            let actual = parse_number_list(input);
+            let actual = parse_number_list(input, Precision::F64);
             assert!(
                 matches!(actual, Err(NumbersError::EmptyItem { index }) if index == expected_index),
                 "input {input:?}: expected EmptyItem at {expected_index}, got {actual:?}"
@@ -364,7 +663,7 @@ mod tests {
     #[test]
     fn comma_list_bad_number_named() {
         let input = "0.5, abc ,1";
-        let actual = parse_number_list(input);
+        let actual = parse_number_list(input, Precision::F64);
         assert!(
             matches!(&actual, Err(NumbersError::InvalidItem { index: 1, text }) if text == "abc"),
             "input {input:?}: expected InvalidItem 1 `abc`, got {actual:?}"
@@ -380,7 +679,7 @@ mod tests {
 
     #[test]
     fn at_sign_without_path_rejected() {
-        let actual = parse_number_list("@");
+        let actual = parse_number_list("@", Precision::F64);
         assert!(
             matches!(actual, Err(NumbersError::MissingPath)),
             "input \"@\": expected MissingPath, got {actual:?}"
@@ -392,7 +691,7 @@ mod tests {
         let dir = temp_dir();
         let text = "# header from np.savetxt\n0.25, 0.5\n\n1 2\t3,\n-inf nan\n";
         let path = write_file(&dir, "values.txt", text.as_bytes());
-        let actual = parse_number_list(&format!("@{}", path.display()));
+        let actual = parse_number_list(&format!("@{}", path.display()), Precision::F64);
         let expected = [0.25, 0.5, 1.0, 2.0, 3.0, f64::NEG_INFINITY, f64::NAN];
         assert!(
             matches!(&actual, Ok(values) if same_values(values, &expected)),
@@ -405,7 +704,7 @@ mod tests {
         let dir = temp_dir();
         let text = "1, 2\n3, x4, 5\n";
         let path = write_file(&dir, "values.txt", text.as_bytes());
-        let actual = read_number_file(&path);
+        let actual = read_number_file(&path, Precision::F64);
         assert!(
             matches!(
                 &actual,
@@ -420,7 +719,7 @@ mod tests {
         let dir = temp_dir();
         let text = "1,2\n3,,4\n";
         let path = write_file(&dir, "values.txt", text.as_bytes());
-        let actual = read_number_file(&path);
+        let actual = read_number_file(&path, Precision::F64);
         assert!(
             matches!(
                 actual,
@@ -435,14 +734,111 @@ mod tests {
     }
 
     #[test]
-    fn text_file_without_numbers_rejected() {
+    fn text_file_without_numbers_empty() {
         let dir = temp_dir();
-        for text in ["", "\n\n", "# only a comment\n"] {
+        for text in ["", "\n\n", "# only a comment\n", "\u{feff}"] {
             let path = write_file(&dir, "empty.txt", text.as_bytes());
-            let actual = read_number_file(&path);
+            let actual = read_number_file(&path, Precision::F64);
             assert!(
-                matches!(actual, Err(NumbersError::EmptyFile { .. })),
-                "file {text:?}: expected EmptyFile, got {actual:?}"
+                matches!(&actual, Ok(values) if values.is_empty()),
+                "file {text:?}: expected an empty list, got {actual:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn text_file_byte_order_mark_skipped() {
+        let dir = temp_dir();
+        let text = "\u{feff}0.1, 0.2\n0.3\n";
+        let path = write_file(&dir, "bom.txt", text.as_bytes());
+        let actual = read_number_file(&path, Precision::F64);
+        let expected = [0.1, 0.2, 0.3];
+        assert!(
+            matches!(&actual, Ok(values) if same_values(values, &expected)),
+            "file {text:?}: expected {expected:?}, got {actual:?}"
+        );
+    }
+
+    #[test]
+    fn text_file_bom_column_counted_after() {
+        let dir = temp_dir();
+        let text = "\u{feff}x, 1\n";
+        let path = write_file(&dir, "bom.txt", text.as_bytes());
+        let actual = read_number_file(&path, Precision::F64);
+        assert!(
+            matches!(
+                &actual,
+                Err(NumbersError::InvalidFileItem { line: 1, column: 1, text, .. }) if text == "x"
+            ),
+            "file {text:?}: expected `x` at line 1 column 1, got {actual:?}"
+        );
+    }
+
+    #[test]
+    fn text_file_out_of_range_located() {
+        let dir = temp_dir();
+        let text = "1, 2\n3, 1e-50\n";
+        let path = write_file(&dir, "values.txt", text.as_bytes());
+        let actual = read_number_file(&path, Precision::F32);
+        assert!(
+            matches!(
+                &actual,
+                Err(NumbersError::FileItemOutOfRange {
+                    line: 2,
+                    column: 4,
+                    text,
+                    problem: RangeProblem::Underflow(Precision::F32),
+                    ..
+                }) if text == "1e-50"
+            ),
+            "file {text:?} in f32: expected underflow of `1e-50` at line 2 column 4, got {actual:?}"
+        );
+    }
+
+    #[test]
+    fn npy_empty_array_is_empty() {
+        let dir = temp_dir();
+        let bytes = npy_bytes(1, &header("<f8", "False", "(0,)"), &[]);
+        let path = write_file(&dir, "empty.npy", &bytes);
+        let actual = read_number_file(&path, Precision::F32);
+        assert!(
+            matches!(&actual, Ok(values) if values.is_empty()),
+            "npy <f8 (0,): expected an empty list, got {actual:?}"
+        );
+    }
+
+    #[test]
+    fn npy_f8_rounded_to_f32() {
+        let dir = temp_dir();
+        let values = [0.9, -0.0, f64::INFINITY];
+        let bytes = npy_bytes(1, &header("<f8", "False", "(3,)"), &f64_data(&values));
+        let path = write_file(&dir, "values.npy", &bytes);
+        let actual = read_number_file(&path, Precision::F32);
+        let expected = [f64::from(0.9f32), -0.0, f64::INFINITY];
+        assert!(
+            matches!(&actual, Ok(read) if same_values(read, &expected)),
+            "npy <f8 {values:?} in f32: expected {expected:?}, got {actual:?}"
+        );
+    }
+
+    #[test]
+    fn npy_f8_out_of_f32_range_rejected() {
+        let dir = temp_dir();
+        let cases = [
+            (1e39, RangeProblem::Overflow(Precision::F32)),
+            (-1e-50, RangeProblem::Underflow(Precision::F32)),
+        ];
+        for (value, expected) in cases {
+            let bytes = npy_bytes(1, &header("<f8", "False", "(2,)"), &f64_data(&[0.5, value]));
+            let path = write_file(&dir, "values.npy", &bytes);
+            let actual = read_number_file(&path, Precision::F32);
+            assert!(
+                matches!(
+                    &actual,
+                    Err(NumbersError::NpyItemOutOfRange { index: 1, value: v, problem, .. })
+                        if v.to_bits() == value.to_bits() && *problem == expected
+                ),
+                "npy <f8 [0.5, {value:e}] in f32: expected {expected:?} at 1, got {actual:?}"
             );
         }
     }
@@ -451,7 +847,7 @@ mod tests {
     fn missing_file_reports_path() {
         let dir = temp_dir();
         let path = dir.path().join("absent.txt");
-        let actual = read_number_file(&path);
+        let actual = read_number_file(&path, Precision::F64);
         let message = actual.as_ref().map_err(ToString::to_string).err();
         assert!(
             message.as_deref().is_some_and(|m| m.contains("absent.txt")),
@@ -464,7 +860,7 @@ mod tests {
     fn binary_non_npy_file_rejected() {
         let dir = temp_dir();
         let path = write_file(&dir, "values.bin", &[0xff, 0xfe, 0x00, 0x80]);
-        let actual = read_number_file(&path);
+        let actual = read_number_file(&path, Precision::F64);
         assert!(
             matches!(actual, Err(NumbersError::NotText { .. })),
             "binary file: expected NotText, got {actual:?}"
@@ -478,7 +874,7 @@ mod tests {
         let bytes = npy_bytes(1, &header("<f8", "False", "(4,)"), &f64_data(&values));
         // A name without `.npy`: the magic string decides the format.
         let path = write_file(&dir, "values.data", &bytes);
-        let actual = parse_number_list(&format!("@{}", path.display()));
+        let actual = parse_number_list(&format!("@{}", path.display()), Precision::F64);
         assert!(
             matches!(&actual, Ok(read) if same_values(read, &values)),
             "npy <f8 (4,): expected {values:?}, got {actual:?}"
@@ -734,7 +1130,7 @@ mod tests {
         let dir = temp_dir();
         let bytes = npy_bytes(1, &header("<f8", "True", "(1,)"), &f64_data(&[1.0]));
         let path = write_file(&dir, "fortran.npy", &bytes);
-        let actual = read_number_file(&path);
+        let actual = read_number_file(&path, Precision::F64);
         let message = actual.as_ref().map_err(ToString::to_string).err();
         assert!(
             message

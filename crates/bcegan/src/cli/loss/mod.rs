@@ -2,20 +2,21 @@
 //! or in files, so that anyone can check a value against another implementation.
 //!
 //! This module parses the lists, calls `bce` and prints the result as text or JSON. It leaves
-//! all validation (NaN, ranges, lengths, class counts) to `bce` and reports its errors.
+//! all validation (NaN, ranges, lengths, class counts, empty input) to `bce` and reports its
+//! errors in command-line terms. The parser only rejects numbers that do not fit `--dtype`.
 
 use std::fmt::LowerExp;
 use std::io::Write;
 
-use bce::{Float, Loss, PosWeight, ProbClamp, Reduction};
+use bce::{BceError, Float, Loss, PosWeight, ProbClamp, Reduction};
 use clap::{ArgGroup, Parser, ValueEnum};
 use serde::Serialize;
 
-use crate::numbers::{NumbersError, parse_number_list};
+use crate::numbers::{NumbersError, Precision, parse_number_list};
 
 mod output;
 
-use output::{write_json, write_text};
+use output::{format_in_dtype, write_json, write_text};
 
 /// Arguments of `bcegan loss`; `--probs` and `--logits` are mutually exclusive and one of
 /// them is required.
@@ -27,7 +28,9 @@ use output::{write_json, write_text};
     after_help = "Each LIST is comma-separated numbers (0.2,1,-inf) or @FILE: a .npy file, \
                   or a text file of numbers separated by commas, whitespace or newlines. \
                   inf, -inf and nan are read as numbers, and the cost function then accepts \
-                  or rejects them. Invalid input exits with status 2.",
+                  or rejects them. A number that overflows or rounds to 0 in --dtype is \
+                  rejected. An empty LIST (\"\") is an empty input. Invalid input exits with \
+                  status 2.",
     group(ArgGroup::new("values").required(true).args(["probs", "logits"]))
 )]
 pub struct LossArgs {
@@ -137,6 +140,15 @@ pub enum Dtype {
     F64,
 }
 
+impl From<Dtype> for Precision {
+    fn from(dtype: Dtype) -> Self {
+        match dtype {
+            Dtype::F32 => Precision::F32,
+            Dtype::F64 => Precision::F64,
+        }
+    }
+}
+
 /// Errors of the `loss` command.
 #[derive(Debug, thiserror::Error)]
 pub enum LossCommandError {
@@ -148,28 +160,67 @@ pub enum LossCommandError {
         /// The parse error.
         error: NumbersError,
     },
-    /// A finite number is too large in magnitude for `--dtype f32`.
-    #[error(
-        "invalid --{option}: item {index} (0-based), {value:e}, is outside the f32 range; \
-         use --dtype f64"
-    )]
-    OutOfF32Range {
-        /// The option name without dashes.
-        option: &'static str,
-        /// Position in the list, from 0.
-        index: usize,
-        /// The value as read.
-        value: f64,
-    },
     /// Neither or both of `--probs` and `--logits` were given.
     #[error("invalid arguments: give exactly one of --probs and --logits")]
     ValuesOption,
     /// The cost function rejected the input.
-    #[error(transparent)]
-    Bce(#[from] bce::BceError),
-    /// Writing the result failed.
+    ///
+    /// The message is written for the command line: values in `--dtype`, options in place
+    /// of library names. `error` is deliberately not the `source`, so that a report of the
+    /// error chain does not repeat the library's wording.
+    #[error("{}", bce_message(error, *dtype, *explain))]
+    Bce {
+        /// The error from `bce`.
+        error: BceError,
+        /// The computation dtype, used to print the values in the message.
+        dtype: Dtype,
+        /// Whether `--explain` was given, which makes an empty input an error for every
+        /// reduction.
+        explain: bool,
+    },
+    /// Writing the result failed. A reader that closes the pipe early is not a failure (see
+    /// [`run`]).
     #[error("failed to write the result: {0}")]
     Output(std::io::Error),
+}
+
+/// Writes the message of a `bce` error for a command-line user.
+///
+/// Values are printed as the `--dtype` numbers the user gave (`0.9`, not the f32 widened to
+/// `0.8999999761581421`), and hints that name library items point to options instead.
+fn bce_message(error: &BceError, dtype: Dtype, explain: bool) -> String {
+    match error {
+        BceError::ProbabilityOutOfRange { index, value } => format!(
+            "probability at index {index} is {}, outside [0, 1]; pass probabilities in [0, 1], \
+             or pass raw scores with --logits",
+            format_in_dtype(*value, dtype)
+        ),
+        BceError::TargetOutOfRange { index, value } => format!(
+            "target at index {index} is {}, outside [0, 1]; targets must be 0, 1 or a soft \
+             target between them",
+            format_in_dtype(*value, dtype)
+        ),
+        BceError::InvalidWeight {
+            operand,
+            index,
+            value,
+        } => format!(
+            "{operand} at index {index} is {}; weights must be finite and non-negative",
+            format_in_dtype(*value, dtype)
+        ),
+        BceError::InvalidLabelSmoothing { value } => {
+            format!("--label-smoothing is {value}; pass a value in [0, 1] (0 disables it)")
+        }
+        BceError::EmptyMean if explain => "--explain prints the mean cost, which is undefined \
+             for an empty input; pass at least one element, or leave out --explain"
+            .to_owned(),
+        BceError::EmptyMean => "the mean over an empty input is undefined; pass at least one \
+             element, or use --reduction sum or --reduction none"
+            .to_owned(),
+        // The remaining messages contain no values and no library-only advice. The clamp
+        // parameter errors cannot occur here because --clamp only offers valid presets.
+        other => other.to_string(),
+    }
 }
 
 impl LossCommandError {
@@ -178,27 +229,35 @@ impl LossCommandError {
     #[must_use]
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::Numbers { .. }
-            | Self::OutOfF32Range { .. }
-            | Self::ValuesOption
-            | Self::Bce(_) => 2,
+            Self::Numbers { .. } | Self::ValuesOption | Self::Bce { .. } => 2,
             Self::Output(_) => 1,
         }
     }
 }
 
 /// Runs `bcegan loss`: reads the lists, computes the cost in the requested dtype and
-/// writes the result to `out`.
+/// writes the result to `out`, then flushes it.
+///
+/// A reader that closes the pipe early (`bcegan loss ... | head -2`) is not an error: the
+/// write fails with [`std::io::ErrorKind::BrokenPipe`], and `run` stops writing and returns
+/// `Ok`, so the command exits quietly with status 0. The reader has stopped by choice, and
+/// status 0 keeps `set -o pipefail` scripts from failing on `| head`.
 ///
 /// # Errors
 ///
 /// [`LossCommandError`] when a list cannot be read, when `bce` rejects the input (both
-/// exit status 2, see [`LossCommandError::exit_code`]), or when writing fails.
+/// exit status 2, see [`LossCommandError::exit_code`]), or when writing fails for another
+/// reason.
 pub fn run(args: &LossArgs, out: &mut impl Write) -> Result<(), LossCommandError> {
     let lists = ParsedLists::parse(args)?;
-    match args.dtype {
-        Dtype::F32 => run_typed::<f32>(args, &lists, out),
-        Dtype::F64 => run_typed::<f64>(args, &lists, out),
+    let written = match args.dtype {
+        Dtype::F32 => run_typed::<f32>(args, &lists, out)?,
+        Dtype::F64 => run_typed::<f64>(args, &lists, out)?,
+    };
+    match written.and_then(|()| out.flush()) {
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(error) => Err(LossCommandError::Output(error)),
+        Ok(()) => Ok(()),
     }
 }
 
@@ -218,7 +277,7 @@ impl ValueKind {
     }
 }
 
-/// The list arguments read as `f64`, before conversion to the computation dtype.
+/// The list arguments, rounded to the computation dtype and widened to `f64`.
 struct ParsedLists {
     kind: ValueKind,
     values: Vec<f64>,
@@ -236,47 +295,38 @@ impl ParsedLists {
             (None, Some(logits)) => (ValueKind::Logits, "logits", logits.as_str()),
             _ => return Err(LossCommandError::ValuesOption),
         };
+        let precision = Precision::from(args.dtype);
         Ok(Self {
             kind,
-            values: parse_list(option, text)?,
-            targets: parse_list("targets", &args.targets)?,
-            weights: parse_optional_list("weights", args.weights.as_deref())?,
-            pos_weight: parse_optional_list("pos-weight", args.pos_weight.as_deref())?,
+            values: parse_list(option, text, precision)?,
+            targets: parse_list("targets", &args.targets, precision)?,
+            weights: parse_optional_list("weights", args.weights.as_deref(), precision)?,
+            pos_weight: parse_optional_list("pos-weight", args.pos_weight.as_deref(), precision)?,
         })
     }
 }
 
-fn parse_list(option: &'static str, text: &str) -> Result<Vec<f64>, LossCommandError> {
-    parse_number_list(text).map_err(|error| LossCommandError::Numbers { option, error })
+fn parse_list(
+    option: &'static str,
+    text: &str,
+    precision: Precision,
+) -> Result<Vec<f64>, LossCommandError> {
+    parse_number_list(text, precision).map_err(|error| LossCommandError::Numbers { option, error })
 }
 
 fn parse_optional_list(
     option: &'static str,
     text: Option<&str>,
+    precision: Precision,
 ) -> Result<Option<Vec<f64>>, LossCommandError> {
-    text.map(|text| parse_list(option, text)).transpose()
+    text.map(|text| parse_list(option, text, precision))
+        .transpose()
 }
 
-/// Converts a list to the computation dtype, rejecting finite values that overflow it.
-fn convert_list<T: Float>(
-    option: &'static str,
-    values: &[f64],
-) -> Result<Vec<T>, LossCommandError> {
-    values
-        .iter()
-        .enumerate()
-        .map(|(index, &value)| {
-            let converted = T::from_f64(value);
-            if value.is_finite() && !converted.to_f64().is_finite() {
-                return Err(LossCommandError::OutOfF32Range {
-                    option,
-                    index,
-                    value,
-                });
-            }
-            Ok(converted)
-        })
-        .collect()
+/// Converts a list to the computation dtype. The parser already rounded every value to
+/// that dtype, so the conversion is exact.
+fn convert_list<T: Float>(values: &[f64]) -> Vec<T> {
+    values.iter().map(|&value| T::from_f64(value)).collect()
 }
 
 /// Everything the command prints.
@@ -291,37 +341,32 @@ struct Report<'a, T> {
     explanation: Option<bce::Explanation>,
 }
 
+/// Computes the report in `T` and writes it. The outer error is invalid input, and the
+/// inner result is the outcome of writing.
 fn run_typed<T: Float + LowerExp + Serialize>(
     args: &LossArgs,
     lists: &ParsedLists,
     out: &mut impl Write,
-) -> Result<(), LossCommandError> {
-    let values_option = match lists.kind {
-        ValueKind::Probs => "probs",
-        ValueKind::Logits => "logits",
-    };
-    let values = convert_list::<T>(values_option, &lists.values)?;
-    let targets = convert_list::<T>("targets", &lists.targets)?;
-    let weights = convert_optional_list::<T>("weights", lists.weights.as_deref())?;
-    let pos_weight = convert_optional_list::<T>("pos-weight", lists.pos_weight.as_deref())?;
+) -> Result<std::io::Result<()>, LossCommandError> {
+    let values = convert_list::<T>(&lists.values);
+    let targets = convert_list::<T>(&lists.targets);
+    let weights = lists.weights.as_deref().map(convert_list::<T>);
+    let pos_weight = lists.pos_weight.as_deref().map(convert_list::<T>);
     let options = build_options(args, weights.as_deref(), pos_weight.as_deref());
 
-    let report = compute_report(lists.kind, &values, &targets, &options, args)?;
-    let written = if args.json {
+    let report =
+        compute_report(lists.kind, &values, &targets, &options, args).map_err(|error| {
+            LossCommandError::Bce {
+                error,
+                dtype: args.dtype,
+                explain: args.explain,
+            }
+        })?;
+    Ok(if args.json {
         write_json(out, &report)
     } else {
         write_text(out, &report)
-    };
-    written.map_err(LossCommandError::Output)
-}
-
-fn convert_optional_list<T: Float>(
-    option: &'static str,
-    values: Option<&[f64]>,
-) -> Result<Option<Vec<T>>, LossCommandError> {
-    values
-        .map(|values| convert_list(option, values))
-        .transpose()
+    })
 }
 
 /// Builds the `bce` options; a one-element `--pos-weight` is a scalar, a longer one is
@@ -354,7 +399,7 @@ fn compute_report<'a, T: Float>(
     targets: &[T],
     options: &bce::Options<'_, T>,
     args: &LossArgs,
-) -> Result<Report<'a, T>, LossCommandError> {
+) -> Result<Report<'a, T>, BceError> {
     let (loss, grad) = match (kind, args.grad) {
         (ValueKind::Probs, false) => (bce::binary_cross_entropy(values, targets, options)?, None),
         (ValueKind::Logits, false) => (
