@@ -23,7 +23,7 @@ pub struct TrainArgs {
     pub batch_size: usize,
 
     /// Adam learning rate of both networks
-    #[arg(long, default_value_t = 2e-4)]
+    #[arg(long, default_value_t = 1e-4)]
     pub lr: f64,
 
     /// Adam beta1 (first-moment decay) of both networks
