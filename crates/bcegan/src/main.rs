@@ -4,6 +4,7 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
+use bcegan::cli::bench::{self, BenchTarget};
 use bcegan::cli::train::{TrainArgs, next_free_run_folder};
 use bcegan::cli::{Cli, Command, loss};
 use bcegan::train::RunSummary;
@@ -30,6 +31,18 @@ fn main() -> ExitCode {
 
     match cli.command {
         Command::Train(args) => run_train(&args),
+        Command::Bench(args) => match args.target {
+            BenchTarget::Kernels(kernel_args) => {
+                match bench::run(&kernel_args, &mut std::io::stdout()) {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(error) => {
+                        let code = error.exit_code();
+                        eprintln!("error: {:#}", anyhow::Error::from(error));
+                        ExitCode::from(code)
+                    }
+                }
+            }
+        },
         Command::Loss(args) => {
             let stdout = std::io::stdout();
             match loss::run(&args, &mut stdout.lock()) {

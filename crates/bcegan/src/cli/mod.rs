@@ -1,5 +1,6 @@
 //! Command-line interface: the commands of the `bcegan` binary, as clap derive types.
 
+pub mod bench;
 pub mod loss;
 pub mod train;
 
@@ -21,6 +22,8 @@ pub enum Command {
     Train(train::TrainArgs),
     /// Compute binary cross-entropy of given probabilities or logits.
     Loss(loss::LossArgs),
+    /// Time the cost-function kernels.
+    Bench(bench::BenchArgs),
 }
 
 #[cfg(test)]
