@@ -65,7 +65,9 @@ pub(crate) fn scaled(coefficient: f64, value: f64) -> f64 {
 #[cfg_attr(not(test), allow(dead_code))] // The scalar twin of `kernel::program`, compared in its tests.
 pub(crate) fn cost(prob: f64, target: f64, pos_weight: f64, clamp: ProbClamp) -> f64 {
     let logs = log_terms(prob, clamp);
-    -(scaled(pos_weight * target, logs.log_prob) + scaled(1.0 - target, logs.log_one_minus_prob))
+    // 0 − (…), not −(…), so that a cost of 0 is +0.
+    0.0 - (scaled(pos_weight * target, logs.log_prob)
+        + scaled(1.0 - target, logs.log_one_minus_prob))
 }
 
 /// Returns the unweighted gradient of one element's cost with respect to `prob`.

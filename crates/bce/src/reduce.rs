@@ -33,9 +33,9 @@ impl Default for LaneSum {
 }
 
 impl LaneSum {
-    /// Adds one group of lanes.
+    /// Adds one group of lanes: `terms` contains [`LANES`] values.
     #[inline(always)]
-    pub(crate) fn add(&mut self, terms: &[f64; LANES]) {
+    pub(crate) fn add(&mut self, terms: &[f64]) {
         for (lane, term) in self.lanes.iter_mut().zip(terms) {
             *lane += *term;
         }

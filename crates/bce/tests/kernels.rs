@@ -160,8 +160,8 @@ fn accuracy_of_form(probs: bool) {
         let (Ok(LossAndGrad { loss, grad }), Ok(oracle)) = (result, oracle) else {
             panic!("valid random inputs were rejected");
         };
-        // The loss-only form has kernels of its own for f32 (see
-        // `kernel::math32`), so its costs are checked separately.
+        // The loss-only form runs without the gradient's f64 fallback for
+        // soft targets, so its costs are checked separately.
         let loss_only = if probs {
             binary_cross_entropy(&values, &targets, &options)
         } else {
@@ -393,4 +393,51 @@ fn kernels_first_invalid_named_in_parallel() {
         "expected {expected:?}, got {:?}",
         error.err()
     );
+}
+
+/// A cost of exactly 0 is +0, never −0: −(y·log h + (1−y)·log(1−h)) gives
+/// −0 when both logs are 0.
+#[test]
+fn kernels_zero_cost_positive() {
+    let probs = [0.0_f32, 1.0, 1.0];
+    let targets = [0.0_f32, 1.0, 1.0];
+    let none = Options::new().reduction(Reduction::None);
+    let wide_probs: Vec<f64> = probs.iter().map(|&v| f64::from(v)).collect();
+    let wide_targets: Vec<f64> = targets.iter().map(|&v| f64::from(v)).collect();
+    let logits = [f32::NEG_INFINITY, f32::INFINITY, f32::INFINITY];
+
+    let narrow = [
+        ("probs f32", binary_cross_entropy(&probs, &targets, &none)),
+        (
+            "probs f32 with gradient",
+            binary_cross_entropy_grad(&probs, &targets, &none).map(|result| result.loss),
+        ),
+        (
+            "logits f32",
+            binary_cross_entropy_with_logits(&logits, &targets, &none),
+        ),
+    ];
+    for (label, result) in narrow {
+        let Ok(loss) = result else {
+            panic!("{label}: valid inputs were rejected: {result:?}");
+        };
+        let costs = costs_of(&loss);
+        for (i, cost) in costs.iter().enumerate() {
+            assert!(
+                cost.to_bits() == 0,
+                "{label}, element {i}: expected +0, got {cost:?}"
+            );
+        }
+    }
+    let wide_none = Options::new().reduction(Reduction::None);
+    let wide = binary_cross_entropy(&wide_probs, &wide_targets, &wide_none);
+    let Ok(Loss::PerElement(costs)) = wide else {
+        panic!("probs f64: expected per-element costs, got {wide:?}");
+    };
+    for (i, cost) in costs.iter().enumerate() {
+        assert!(
+            cost.to_bits() == 0,
+            "probs f64, element {i}: expected +0, got {cost:?}"
+        );
+    }
 }

@@ -5,21 +5,26 @@
 //! The input is cut into blocks of [`BLOCK`] elements, each a task for
 //! rayon above [`PARALLEL_MIN`] elements. A block runs as groups of
 //! [`LANES`] elements (the head), then the last partial group padded with
-//! weight-0 elements (the tail). Each group widens its inputs to `f64`,
-//! runs the element program of [`program`] lane by lane, and rounds each
-//! output once to `T`. [`dispatch`] compiles the block loop for the best
+//! weight-0 elements (the tail). For `f64` inputs each group runs the
+//! element program of [`program`] lane by lane and rounds each output once
+//! to `T`. [`dispatch`] compiles the block loop for the best
 //! instruction set of the CPU, and `crate::reduce` sums the costs in a fixed
 //! order. The element checks run in the same loop, and only when a block
 //! flags an invalid element does `check::first_invalid` scan again, from
 //! that block, to name it.
 //!
-//! NOTE: `f32` inputs are computed in `f64` lanes too (8 per AVX-512
-//! vector), so the kernels are compute-bound, several times slower than a
-//! read of the inputs. `f32` lanes with `f32` polynomials would double the
-//! width, but the gradient cancels near its zero and needs an `f64` `σ(x)`.
+//! `f32` inputs run in `f32` lanes (`narrow`, 16 per AVX-512 vector):
+//! the polynomials in `f32`, the targets, weights and the final combination
+//! in `f64`, one rounding to `f32` at the end. Probabilities under
+//! `ProbClamp::Epsilon` stay on the `f64` program, because a clipped
+//! probability is not an `f32`. The logits gradient cancels
+//! near its zero where a target is soft, so a group with a soft target takes
+//! its gradient from the `f64` program. Each step of the block loop runs a
+//! [`CHUNK`] of four groups, whose independent dependency chains overlap.
 
 pub mod dispatch;
 mod math;
+mod narrow;
 mod program;
 
 use rayon::prelude::*;
@@ -36,6 +41,11 @@ use program::{Logits, Probs, Program};
 /// Elements per group: the width of the lane loops. Fixed, whatever the
 /// vector width of the CPU, so that the summation order is too.
 pub(crate) const LANES: usize = 16;
+
+/// Elements per step of the block loop: four groups, whose independent
+/// dependency chains overlap in the CPU (one group at a time ran about 40%
+/// slower). Sums still add group by group, in the same order.
+const CHUNK: usize = 4 * LANES;
 
 /// Below this many elements the kernels run on the calling thread; from it
 /// on, blocks of 4096 elements are tasks of the current rayon pool.
@@ -182,33 +192,46 @@ fn run<T: Float, P: Program>(
     let isa = dispatch::current();
 
     let blocks = len.div_ceil(BLOCK);
-    let cost_chunks = output_chunks(&mut costs, blocks);
-    let grad_chunks = output_chunks(&mut grad, blocks);
-    let work =
-        |(index, (cost_out, grad_out)): (usize, (OutputChunk<'_, T>, OutputChunk<'_, T>))| {
-            run_block(&shared, isa, index * BLOCK, cost_out, grad_out)
-        };
-    let results: Vec<BlockResult> = if len >= PARALLEL_MIN {
-        cost_chunks
+    let (total, first_invalid) = if len >= PARALLEL_MIN {
+        let cost_chunks = output_chunks(&mut costs, blocks);
+        let grad_chunks = output_chunks(&mut grad, blocks);
+        let results: Vec<BlockResult> = cost_chunks
             .into_par_iter()
             .zip(grad_chunks)
             .enumerate()
-            .map(work)
-            .collect()
+            .map(|(index, (cost_out, grad_out))| {
+                run_block(&shared, isa, index * BLOCK, cost_out, grad_out)
+            })
+            .collect();
+        let sums: Vec<f64> = results.iter().map(|result| result.sum).collect();
+        let first_invalid = results.iter().position(|result| result.invalid);
+        (pairwise(&sums), first_invalid)
     } else {
-        cost_chunks
-            .into_iter()
-            .zip(grad_chunks)
-            .enumerate()
-            .map(work)
-            .collect()
+        // Small inputs: on this thread, with no allocation beyond the
+        // outputs; the same blocks and summation tree as above.
+        let mut sums = [0.0; PARALLEL_MIN / BLOCK];
+        let mut first_invalid = None;
+        let mut cost_chunks = costs.chunks_mut(BLOCK);
+        let mut grad_chunks = grad.chunks_mut(BLOCK);
+        for (index, sum) in sums.iter_mut().enumerate().take(blocks) {
+            let result = run_block(
+                &shared,
+                isa,
+                index * BLOCK,
+                cost_chunks.next(),
+                grad_chunks.next(),
+            );
+            *sum = result.sum;
+            if result.invalid && first_invalid.is_none() {
+                first_invalid = Some(index);
+            }
+        }
+        (pairwise(&sums[..blocks]), first_invalid)
     };
 
-    if let Some(first) = results.iter().position(|result| result.invalid) {
+    if let Some(first) = first_invalid {
         check::first_invalid(form, values, targets, plan.weights, first * BLOCK)?;
     }
-    let sums: Vec<f64> = results.iter().map(|result| result.sum).collect();
-    let total = pairwise(&sums);
     let loss = match plan.reduction {
         Reduction::None => Loss::PerElement(costs),
         Reduction::Sum => Loss::Reduced(T::from_f64(total)),
@@ -216,9 +239,6 @@ fn run<T: Float, P: Program>(
     };
     Ok(LossAndGrad { loss, grad })
 }
-
-/// One block's share of an output, `None` when the output is not wanted.
-type OutputChunk<'a, T> = Option<&'a mut [T]>;
 
 /// Splits an output into one chunk per block, or `None` per block when the
 /// output is not wanted.
@@ -230,8 +250,24 @@ fn output_chunks<T>(output: &mut [T], blocks: usize) -> Vec<Option<&mut [T]>> {
     }
 }
 
-/// Runs one block under the dispatch, choosing the monomorphized loop.
+/// Runs one block under the dispatch, choosing the monomorphized loop:
+/// `f32` lanes where the type and the program allow them.
 fn run_block<T: Float, P: Program>(
+    shared: &Shared<'_, T, P>,
+    isa: Isa,
+    start: usize,
+    costs: Option<&mut [T]>,
+    grad: Option<&mut [T]>,
+) -> BlockResult {
+    if T::NARROW && shared.program.narrow() {
+        run_block_as::<T, P, true>(shared, isa, start, costs, grad)
+    } else {
+        run_block_as::<T, P, false>(shared, isa, start, costs, grad)
+    }
+}
+
+/// [`run_block`] for one choice of lanes.
+fn run_block_as<T: Float, P: Program, const NARROW: bool>(
     shared: &Shared<'_, T, P>,
     isa: Isa,
     start: usize,
@@ -243,31 +279,31 @@ fn run_block<T: Float, P: Program>(
         (Some(grad), true) => dispatch::run(
             isa,
             #[inline(always)]
-            || block::<T, P, true, true>(shared, start, costs, Some(grad)),
+            || block::<T, P, true, true, NARROW>(shared, start, costs, Some(grad)),
         ),
         (Some(grad), false) => dispatch::run(
             isa,
             #[inline(always)]
-            || block::<T, P, true, false>(shared, start, costs, Some(grad)),
+            || block::<T, P, true, false, NARROW>(shared, start, costs, Some(grad)),
         ),
         (None, true) => dispatch::run(
             isa,
             #[inline(always)]
-            || block::<T, P, false, true>(shared, start, costs, None),
+            || block::<T, P, false, true, NARROW>(shared, start, costs, None),
         ),
         (None, false) => dispatch::run(
             isa,
             #[inline(always)]
-            || block::<T, P, false, false>(shared, start, costs, None),
+            || block::<T, P, false, false, NARROW>(shared, start, costs, None),
         ),
     }
 }
 
-/// The block loop: head groups of [`LANES`] read straight from the
-/// slices, then the last partial group copied into padded arrays (valid
-/// values with weight 0, so they add nothing).
+/// The block loop: chunks of [`CHUNK`] and then groups of [`LANES`] read
+/// straight from the slices, then the last partial group copied into
+/// padded arrays (valid values with weight 0, so they add nothing).
 #[inline(always)]
-fn block<T: Float, P: Program, const GRAD: bool, const WEIGHTED: bool>(
+fn block<T: Float, P: Program, const GRAD: bool, const WEIGHTED: bool, const NARROW: bool>(
     shared: &Shared<'_, T, P>,
     start: usize,
     mut costs: Option<&mut [T]>,
@@ -282,36 +318,33 @@ fn block<T: Float, P: Program, const GRAD: bool, const WEIGHTED: bool>(
     };
     let mut state = BlockState {
         sum: LaneSum::default(),
-        invalid: [0; LANES],
-        pos_weights: [1.0; LANES],
+        invalid: [0; CHUNK],
+        pos_weights: [1.0; CHUNK],
     };
     if let ResolvedPosWeight::Scalar(value) = shared.plan.pos_weight {
-        state.pos_weights = [value; LANES];
+        state.pos_weights = [value; CHUNK];
     }
 
+    let chunked = values.len() / CHUNK * CHUNK;
     let head = values.len() / LANES * LANES;
-    let mut cost = [0.0; LANES];
-    let mut element_grad = [0.0; LANES];
-    for offset in (0..head).step_by(LANES) {
-        let group = offset..offset + LANES;
-        let group_weights = if WEIGHTED {
-            &weights[group.clone()]
-        } else {
-            &[]
-        };
-        per_class_pos_weights(shared, start + offset, &mut state.pos_weights);
-        group_lanes::<T, P, GRAD, WEIGHTED>(
+    let slices = (values, targets, weights);
+    for offset in (0..chunked).step_by(CHUNK) {
+        head_group::<T, P, GRAD, WEIGHTED, NARROW, CHUNK>(
             shared,
-            (
-                &values[group.clone()],
-                &targets[group.clone()],
-                group_weights,
-            ),
+            (start, offset),
+            slices,
             &mut state,
-            (&mut cost, &mut element_grad),
+            (costs.as_deref_mut(), grad.as_deref_mut()),
         );
-        store(costs.as_deref_mut(), offset, &cost);
-        store(grad.as_deref_mut(), offset, &element_grad);
+    }
+    for offset in (chunked..head).step_by(LANES) {
+        head_group::<T, P, GRAD, WEIGHTED, NARROW, LANES>(
+            shared,
+            (start, offset),
+            slices,
+            &mut state,
+            (costs.as_deref_mut(), grad.as_deref_mut()),
+        );
     }
 
     let count = values.len() - head;
@@ -328,8 +361,10 @@ fn block<T: Float, P: Program, const GRAD: bool, const WEIGHTED: bool>(
             _ => tail_weights[..count].fill(T::from_f64(1.0)),
         }
         per_class_pos_weights(shared, start + head, &mut state.pos_weights);
+        let mut cost = [0.0; LANES];
+        let mut element_grad = [0.0; LANES];
         // The tail always reads its weights, so that padding lanes weigh 0.
-        group_lanes::<T, P, GRAD, true>(
+        group_lanes::<T, P, GRAD, true, NARROW, LANES>(
             shared,
             (&tail_values, &tail_targets, &tail_weights),
             &mut state,
@@ -344,22 +379,58 @@ fn block<T: Float, P: Program, const GRAD: bool, const WEIGHTED: bool>(
     }
 }
 
+/// Runs the `W` elements of a block from `offset` (`W` a multiple of
+/// [`LANES`]) and stores their outputs.
+#[inline(always)]
+fn head_group<
+    T: Float,
+    P: Program,
+    const GRAD: bool,
+    const WEIGHTED: bool,
+    const NARROW: bool,
+    const W: usize,
+>(
+    shared: &Shared<'_, T, P>,
+    (start, offset): (usize, usize),
+    (values, targets, weights): (&[T], &[T], &[T]),
+    state: &mut BlockState,
+    (costs, grad): (Option<&mut [T]>, Option<&mut [T]>),
+) {
+    let group = offset..offset + W;
+    let group_weights = if WEIGHTED {
+        &weights[group.clone()]
+    } else {
+        &[]
+    };
+    per_class_pos_weights(shared, start + offset, &mut state.pos_weights);
+    let mut cost = [0.0; W];
+    let mut element_grad = [0.0; W];
+    group_lanes::<T, P, GRAD, WEIGHTED, NARROW, W>(
+        shared,
+        (&values[group.clone()], &targets[group], group_weights),
+        state,
+        (&mut cost, &mut element_grad),
+    );
+    store(costs, offset, &cost);
+    store(grad, offset, &element_grad);
+}
+
 /// Accumulators of one block.
 struct BlockState {
     sum: LaneSum,
     /// Nonzero where a lane saw an invalid value, target or weight.
-    invalid: [u32; LANES],
-    /// `pos_weight` of each lane of the current group.
-    pos_weights: [f64; LANES],
+    invalid: [u32; CHUNK],
+    /// `pos_weight` of each lane of the current chunk or group.
+    pos_weights: [f64; CHUNK],
 }
 
-/// Fills the lanes' `pos_weight` for a group starting at element `first`,
+/// Fills the lanes' `pos_weight` for a chunk starting at element `first`,
 /// when it is per class (a scalar one is filled once per block).
 #[inline(always)]
 fn per_class_pos_weights<T: Float, P>(
     shared: &Shared<'_, T, P>,
     first: usize,
-    pos_weights: &mut [f64; LANES],
+    pos_weights: &mut [f64; CHUNK],
 ) {
     if let ResolvedPosWeight::PerClass(classes) = shared.plan.pos_weight {
         for (j, pos_weight) in pos_weights.iter_mut().enumerate() {
@@ -381,44 +452,90 @@ fn store<T: Float>(output: Option<&mut [T]>, offset: usize, values: &[f64]) {
 
 /// Runs the element program on one group of [`LANES`] elements, weights
 /// the results, adds the costs to the block sum and flags invalid lanes.
-/// `weights` is empty unless `WEIGHTED`.
+/// `weights` is empty unless `WEIGHTED`. With `NARROW` the program runs on
+/// the whole group in `f32` lanes.
 #[inline(always)]
-fn group_lanes<T: Float, P: Program, const GRAD: bool, const WEIGHTED: bool>(
+fn group_lanes<
+    T: Float,
+    P: Program,
+    const GRAD: bool,
+    const WEIGHTED: bool,
+    const NARROW: bool,
+    const W: usize,
+>(
     shared: &Shared<'_, T, P>,
     (values, targets, weights): (&[T], &[T], &[T]),
     state: &mut BlockState,
-    (cost, grad): (&mut [f64; LANES], &mut [f64; LANES]),
+    (cost, grad): (&mut [f64; W], &mut [f64; W]),
 ) {
-    let values = &values[..LANES];
-    let targets = &targets[..LANES];
-    let weights = if WEIGHTED { &weights[..LANES] } else { weights };
+    let values = &values[..W];
+    let targets = &targets[..W];
+    let weights = if WEIGHTED { &weights[..W] } else { weights };
     let smoothing = shared.plan.label_smoothing;
-    for j in 0..LANES {
+    let mut negative = [0.0; W];
+    let mut positive = [0.0; W];
+    let mut weight = [1.0; W];
+    // Nonzero where a lane's target is soft (both coefficients nonzero).
+    let mut soft = [0_u32; W];
+    for j in 0..W {
         let value = values[j].to_f64();
         let raw_target = targets[j].to_f64();
         let target = check::smooth_target(raw_target, smoothing);
-        let weight = if WEIGHTED { weights[j].to_f64() } else { 1.0 };
-        let element = shared.program.element::<GRAD>(
-            value,
-            1.0 - target,
-            state.pos_weights[j] * target,
-            T::F64_RESULTS,
-        );
-        let bad_weight = WEIGHTED && !(0.0..f64::INFINITY).contains(&weight);
+        if WEIGHTED {
+            weight[j] = weights[j].to_f64();
+        }
+        negative[j] = 1.0 - target;
+        positive[j] = state.pos_weights[j] * target;
+        if GRAD && P::NARROW_GRAD_HARD_ONLY {
+            soft[j] = u32::from(negative[j] != 0.0) & u32::from(positive[j] != 0.0);
+        }
+        let bad_weight = WEIGHTED && !(0.0..f64::INFINITY).contains(&weight[j]);
         // The range check is on the target as given: smoothing maps some
         // targets outside [0, 1] into it.
         let bad = P::invalid_value(value) | !(0.0..=1.0).contains(&raw_target) | bad_weight;
         state.invalid[j] |= u32::from(bad);
+    }
+
+    if NARROW {
+        let narrow_values: [f32; W] = core::array::from_fn(|j| values[j].to_f32());
+        shared
+            .program
+            .group_narrow::<GRAD, W>(&narrow_values, (&negative, &positive), cost, grad);
+        if GRAD && P::NARROW_GRAD_HARD_ONLY && soft.iter().fold(0, |any, &flag| any | flag) != 0 {
+            // The narrow gradient cancels where a target is soft.
+            for j in 0..W {
+                grad[j] = shared
+                    .program
+                    .element::<true>(values[j].to_f64(), negative[j], positive[j], false)
+                    .grad;
+            }
+        }
+    } else {
+        for j in 0..W {
+            let element = shared.program.element::<GRAD>(
+                values[j].to_f64(),
+                negative[j],
+                positive[j],
+                T::F64_RESULTS,
+            );
+            cost[j] = element.cost;
+            grad[j] = element.grad;
+        }
+    }
+
+    for j in 0..W {
         // A zero weight removes the element, even where its cost is +∞.
-        let removed = weight == 0.0;
-        cost[j] = if removed { 0.0 } else { weight * element.cost };
+        let removed = weight[j] == 0.0;
+        cost[j] = if removed { 0.0 } else { weight[j] * cost[j] };
         if GRAD {
             grad[j] = if removed {
                 0.0
             } else {
-                weight * element.grad * shared.grad_scale
+                weight[j] * grad[j] * shared.grad_scale
             };
         }
     }
-    state.sum.add(cost);
+    for group in cost.chunks_exact(LANES) {
+        state.sum.add(group);
+    }
 }

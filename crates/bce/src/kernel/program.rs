@@ -9,11 +9,16 @@
 use super::math::{
     LogParts, exp_nonpositive, log_finish, log_parts, log1p_parts_small, log1p_unit_parts,
 };
+use super::narrow::{self, Narrow, Wide};
 use crate::probs::GRAD_DENOMINATOR_FLOOR;
 
 /// Below this `h`, `log(1 − h)` is taken as `log1p(−h)` (so `1 − h` is
 /// never formed); above it `1 − h ≥ √½` is exact for `f32` inputs.
 const LOG1P_CUTOFF: f64 = 1.0 - core::f64::consts::FRAC_1_SQRT_2;
+
+/// [`LOG1P_CUTOFF`] rounded to `f32` (either side of it serves: the
+/// series takes `|d|` up to ½).
+const LOG1P_CUTOFF_F32: f32 = LOG1P_CUTOFF as f32;
 
 /// Below this, `log1p(t) = t` to `f64` precision (`t²/2` is below half an
 /// ulp), and `t` is used as is: the shared-division quotients would lose the
@@ -45,7 +50,33 @@ pub(crate) trait Program: Copy + Send + Sync {
         positive: f64,
         precise: bool,
     ) -> Element;
+
+    /// Whether the gradient of [`Program::element_narrow`] holds only where
+    /// the target is hard (`negative` or `positive` is 0); elsewhere it
+    /// cancels and the caller takes the gradient of [`Program::element`].
+    const NARROW_GRAD_HARD_ONLY: bool;
+
+    /// Whether [`Program::element_narrow`] serves these settings.
+    fn narrow(&self) -> bool;
+
+    /// [`Program::element`] for a group of `f32` values, with the
+    /// polynomials in `f32` lanes (`super::narrow`): writes the unweighted
+    /// costs and, when `GRAD`, gradients. `coefficients` are the lanes'
+    /// `negative` and `positive`, as in [`Program::element`]. They round to `f32` within 1 ulp
+    /// of the `f64` oracle.
+    fn group_narrow<const GRAD: bool, const N: usize>(
+        &self,
+        values: &Narrow<N>,
+        coefficients: (&Wide<N>, &Wide<N>),
+        cost: &mut Wide<N>,
+        grad: &mut Wide<N>,
+    );
 }
+
+/// Stand-in for an infinite logit or log in the `f32` lane programs: any
+/// nonzero multiple of it, summed or divided by any length, is still
+/// beyond `f32::MAX`, so it rounds to ∞ in `f32`, while `0·HUGE` is 0.
+const HUGE: f64 = 1e300;
 
 /// Returns `coefficient·value`, or 0 when the coefficient is 0 (so that
 /// `0·∞` is 0, not NaN).
@@ -112,6 +143,68 @@ impl Program for Logits {
         Element {
             cost: times(negative, softplus) + times(positive, softplus_neg),
             grad,
+        }
+    }
+
+    const NARROW_GRAD_HARD_ONLY: bool = true;
+
+    fn narrow(&self) -> bool {
+        true
+    }
+
+    #[inline(always)]
+    fn group_narrow<const GRAD: bool, const N: usize>(
+        &self,
+        logits: &Narrow<N>,
+        (negative, positive): (&Wide<N>, &Wide<N>),
+        cost: &mut Wide<N>,
+        grad: &mut Wide<N>,
+    ) {
+        let parts = narrow::softplus_parts(logits);
+        let logits: Wide<N> = core::array::from_fn(|j| f64::from(logits[j]));
+        let mut e: Wide<N> = core::array::from_fn(|j| f64::from(parts.exp[j]));
+        let mut shared: Wide<N> = core::array::from_fn(|j| f64::from(parts.log1p[j]));
+        let far = parts
+            .exponent
+            .iter()
+            .fold(0_u32, |any, &k| any | u32::from(k < narrow::FAR_EXPONENT));
+        if far != 0 {
+            // e below the f32 normals (|x| > 86): log1p(e) = e, scaled in f64.
+            for j in 0..N {
+                let scale = f64::from_bits(((i64::from(parts.exponent[j]) + 1023) as u64) << 52);
+                let exact = f64::from(parts.mantissa[j]) * scale;
+                if parts.exponent[j] < narrow::FAR_EXPONENT {
+                    e[j] = exact;
+                    shared[j] = exact;
+                }
+            }
+        }
+        if GRAD {
+            // σ(|x|) = 1/(1 + e) and σ(−|x|) = e·σ(|x|), each within about
+            // 1 f32 ulp: enough where one of the two terms is 0.
+            let large: Narrow<N> = core::array::from_fn(|j| 1.0 / (1.0 + parts.exp[j]));
+            for j in 0..N {
+                let large = f64::from(large[j]);
+                let small = e[j] * large;
+                let (sigmoid, sigmoid_neg) = if logits[j] >= 0.0 {
+                    (large, small)
+                } else {
+                    (small, large)
+                };
+                // Both sigmoids are finite, so no 0·∞ to guard against.
+                grad[j] = negative[j] * sigmoid - positive[j] * sigmoid_neg;
+            }
+        }
+        for j in 0..N {
+            // (1−y)·max(x, 0) + pw·y·max(−x, 0) + (1 − y + pw·y)·log1p(e),
+            // with ±∞ held at ±HUGE so that a zero coefficient gives 0; the
+            // f32 result still rounds to ±∞.
+            let logit = logits[j].clamp(-HUGE, HUGE);
+            let shared_term = (negative[j] + positive[j]) * shared[j];
+            cost[j] = negative[j].mul_add(
+                logit.max(0.0),
+                positive[j].mul_add((-logit).max(0.0), shared_term),
+            );
         }
     }
 }
@@ -185,8 +278,77 @@ impl Program for Probs {
         let log_prob = log_prob.max(self.log_floor);
         let log_one_minus_prob = log_one_minus_prob.max(self.log_floor);
         Element {
-            cost: -(times(positive, log_prob) + times(negative, log_one_minus_prob)),
+            // 0 − (…), not −(…), so that a cost of 0 is +0.
+            cost: 0.0 - (times(positive, log_prob) + times(negative, log_one_minus_prob)),
             grad,
+        }
+    }
+
+    const NARROW_GRAD_HARD_ONLY: bool = false;
+
+    /// Only without clipping: a clipped probability is not an `f32`.
+    fn narrow(&self) -> bool {
+        self.low == 0.0 && self.high == 1.0
+    }
+
+    #[inline(always)]
+    fn group_narrow<const GRAD: bool, const N: usize>(
+        &self,
+        probs: &Narrow<N>,
+        (negative, positive): (&Wide<N>, &Wide<N>),
+        cost: &mut Wide<N>,
+        grad: &mut Wide<N>,
+    ) {
+        // Of h and 1 − h, the smaller m is exact in f32 and takes the full
+        // log; the larger is 1 − m, whose log is log1p(−m) with an exact
+        // d: −m itself up to the cutoff, else 2·(1 − m) = 1 + (1 − 2m).
+        let mut small = [0.0_f32; N];
+        let mut k_large = [0.0_f32; N];
+        let mut d_large = [0.0_f32; N];
+        for j in 0..N {
+            let prob = probs[j];
+            let m = if prob < 0.5 { prob } else { 1.0 - prob };
+            let near = m <= LOG1P_CUTOFF_F32;
+            small[j] = m;
+            k_large[j] = if near { 0.0 } else { -1.0 };
+            d_large[j] = if near { -m } else { 2.0_f32.mul_add(-m, 1.0) };
+        }
+        let (k_small, d_small) = narrow::log_parts(&small);
+        let log_small = narrow::log_from_parts(&k_small, &d_small);
+        let log_large = narrow::log_from_parts(&k_large, &d_large);
+        for j in 0..N {
+            let prob = f64::from(probs[j]);
+            let m = small[j];
+            let log_small = if m == 0.0 {
+                f32::NEG_INFINITY
+            } else {
+                log_small[j]
+            };
+            // Below 2⁻²⁶, log1p(−m) = −m (and the series would lose the
+            // bits of a subnormal m).
+            let log_large = if m < narrow::LINEAR_BELOW_F32 {
+                -m
+            } else {
+                log_large[j]
+            };
+            let (log_prob, log_one_minus_prob) = if probs[j] < 0.5 {
+                (log_small, log_large)
+            } else {
+                (log_large, log_small)
+            };
+            let (log_prob, log_one_minus_prob) =
+                (f64::from(log_prob), f64::from(log_one_minus_prob));
+            // −∞ held at −HUGE so that a zero coefficient gives 0; the f32
+            // result still rounds to +∞.
+            let log_prob = log_prob.max(self.log_floor).max(-HUGE);
+            let log_one_minus_prob = log_one_minus_prob.max(self.log_floor).max(-HUGE);
+            // 0 − (…), not −(…), so that a cost of 0 is +0.
+            cost[j] = 0.0 - positive[j].mul_add(log_prob, negative[j] * log_one_minus_prob);
+            if GRAD {
+                let one_minus_prob = 1.0 - prob;
+                let numerator = negative[j] * prob - positive[j] * one_minus_prob;
+                grad[j] = numerator / (prob * one_minus_prob).max(GRAD_DENOMINATOR_FLOOR);
+            }
         }
     }
 }
