@@ -58,6 +58,17 @@ struct Outputs {
     grad: bool,
 }
 
+impl Outputs {
+    /// Returns the outputs of a call under `plan`: per-element costs for `Reduction::None`,
+    /// and the gradient when `grad` is set.
+    fn for_plan<T>(plan: &Plan<'_, T>, grad: bool) -> Self {
+        Self {
+            per_element: plan.reduction == Reduction::None,
+            grad,
+        }
+    }
+}
+
 /// Inputs shared by every block.
 struct Shared<'a, T, P> {
     program: P,
@@ -81,10 +92,7 @@ pub(crate) fn probs_loss<T: Float>(
     targets: &[T],
     plan: &Plan<'_, T>,
 ) -> Result<Loss<T>, BceError> {
-    let outputs = Outputs {
-        per_element: plan.reduction == Reduction::None,
-        grad: false,
-    };
+    let outputs = Outputs::for_plan(plan, false);
     run(
         probs_program(plan.clamp),
         Form::Probs,
@@ -102,10 +110,7 @@ pub(crate) fn logits_loss<T: Float>(
     targets: &[T],
     plan: &Plan<'_, T>,
 ) -> Result<Loss<T>, BceError> {
-    let outputs = Outputs {
-        per_element: plan.reduction == Reduction::None,
-        grad: false,
-    };
+    let outputs = Outputs::for_plan(plan, false);
     run(Logits, Form::Logits, logits, targets, plan, outputs).map(|r| r.loss)
 }
 
@@ -115,10 +120,7 @@ pub(crate) fn probs_loss_and_grad<T: Float>(
     targets: &[T],
     plan: &Plan<'_, T>,
 ) -> Result<LossAndGrad<T>, BceError> {
-    let outputs = Outputs {
-        per_element: plan.reduction == Reduction::None,
-        grad: true,
-    };
+    let outputs = Outputs::for_plan(plan, true);
     run(
         probs_program(plan.clamp),
         Form::Probs,
@@ -135,10 +137,7 @@ pub(crate) fn logits_loss_and_grad<T: Float>(
     targets: &[T],
     plan: &Plan<'_, T>,
 ) -> Result<LossAndGrad<T>, BceError> {
-    let outputs = Outputs {
-        per_element: plan.reduction == Reduction::None,
-        grad: true,
-    };
+    let outputs = Outputs::for_plan(plan, true);
     run(Logits, Form::Logits, logits, targets, plan, outputs)
 }
 

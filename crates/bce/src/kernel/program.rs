@@ -34,13 +34,13 @@ pub(crate) struct Element {
 
 /// One form of the loss, evaluated one lane at a time.
 pub(crate) trait Program: Copy + Send + Sync {
-    /// Whether a probability or logit is rejected (NaN, or outside `[0, 1]`
+    /// Returns whether a probability or logit is rejected (NaN, or outside `[0, 1]`
     /// for probabilities).
     fn invalid_value(value: f64) -> bool;
 
     /// Returns the unweighted cost and, when `GRAD`, the gradient of one
     /// element. `negative` is `1 − y` and `positive` is `pw·y`, for the
-    /// smoothed target `y`. `precise` asks for `f64` accuracy; without it
+    /// smoothed target `y`. `precise` requests `f64` accuracy. Without it
     /// the cost is good to about `1e-10` relative, for `f32` results. The
     /// cost does not depend on `GRAD`.
     fn element<const GRAD: bool>(
@@ -51,12 +51,12 @@ pub(crate) trait Program: Copy + Send + Sync {
         precise: bool,
     ) -> Element;
 
-    /// Whether the gradient of [`Program::element_narrow`] holds only where
-    /// the target is hard (`negative` or `positive` is 0); elsewhere it
-    /// cancels and the caller takes the gradient of [`Program::element`].
+    /// Set when the gradient of [`Program::element_narrow`] is valid only where
+    /// the target is hard (`negative` or `positive` is 0). Elsewhere it
+    /// cancels, so the caller takes the gradient of [`Program::element`].
     const NARROW_GRAD_HARD_ONLY: bool;
 
-    /// Whether [`Program::element_narrow`] serves these settings.
+    /// Returns whether [`Program::element_narrow`] serves these settings.
     fn narrow(&self) -> bool;
 
     /// [`Program::element`] for a group of `f32` values, with the
@@ -109,8 +109,8 @@ impl Program for Logits {
         precise: bool,
     ) -> Element {
         // The gradient cancels where σ(x)·(1−y) ≈ pw·y·σ(−x), so it needs
-        // the full exp; the loss-only form uses it too, so that both forms
-        // return the same cost.
+        // the full exp. The loss-only form uses it too, so both forms return
+        // the same cost.
         let e = exp_nonpositive(-logit.abs(), true);
         let LogParts { k, d } = log1p_unit_parts(e);
         let denominator = 2.0 + d;
@@ -437,18 +437,7 @@ mod tests {
             ProbClamp::LogMin(f64::NEG_INFINITY),
         ];
         for clamp in clamps {
-            let program = match clamp {
-                ProbClamp::LogMin(floor) => Probs {
-                    low: 0.0,
-                    high: 1.0,
-                    log_floor: floor,
-                },
-                ProbClamp::Epsilon(epsilon) => Probs {
-                    low: epsilon,
-                    high: 1.0 - epsilon,
-                    log_floor: f64::NEG_INFINITY,
-                },
-            };
+            let program = super::super::probs_program(clamp);
             for &prob in &probs_list {
                 for target in [0.0, 0.25, 0.5, 1.0] {
                     let expected_cost = probs::cost(prob, target, 1.5, clamp);
