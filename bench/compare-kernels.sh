@@ -4,7 +4,7 @@
 #
 # Usage: bench/compare-kernels.sh [--sizes 1000,16777216] [--threads 1,2]
 # PyTorch comes from .venv/bin/python when present, else python3; without torch the
-# script prints bcegan's figures alone and says so.
+# script prints bcegan's figures alone and prints why.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

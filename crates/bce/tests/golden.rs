@@ -8,7 +8,7 @@
 //! Where PyTorch's value and the exact one differ beyond rounding, these
 //! tests require the exact one and list the element in [`TORCH_DIFFERS`]
 //! with the reason. Where this crate rejects input that PyTorch accepts,
-//! [`rejected_by_design`] says why.
+//! [`rejected_by_design`] gives the reason.
 
 mod common;
 

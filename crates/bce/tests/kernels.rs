@@ -99,7 +99,7 @@ impl UlpReport {
     }
 }
 
-/// The option sets the accuracy test cycles through, one per quarter of
+/// Option sets of the accuracy test, one per quarter of
 /// the inputs.
 fn option_sets<'a>(weights: &'a [f32], per_class: &'a [f32], probs: bool) -> [Options<'a, f32>; 4] {
     let none = Options::new().reduction(Reduction::None);

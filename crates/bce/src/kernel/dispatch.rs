@@ -47,7 +47,7 @@ impl Isa {
     }
 
     /// Returns the fastest path this CPU can run: the one the kernels use
-    /// unless [`with_isa`] says otherwise.
+    /// unless [`with_isa`] selects another.
     pub fn detected() -> Isa {
         if Isa::Avx512.is_available() {
             Isa::Avx512

@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 /// Settings of `bcegan bench`.
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
-    /// What to time.
+    /// Benchmark to run.
     #[command(subcommand)]
     pub target: BenchTarget,
 }
@@ -53,7 +53,7 @@ pub enum BenchError {
         name: &'static str,
         /// The rejected value.
         value: usize,
-        /// What the option accepts.
+        /// Accepted values of the option.
         expected: &'static str,
     },
     /// The thread pool could not be built.

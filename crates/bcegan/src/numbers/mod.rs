@@ -402,7 +402,7 @@ fn column_of(line: &str, offset: usize) -> usize {
         + 1
 }
 
-/// Why one item could not be read.
+/// Reason one item could not be read.
 enum ItemFailure {
     /// Not a number in Rust's float grammar.
     Invalid,

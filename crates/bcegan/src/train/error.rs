@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use crate::data::DataError;
 
-/// Why a training run stopped.
+/// Error that stopped a training run.
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
     /// The real images could not be read.
@@ -46,10 +46,10 @@ pub enum TrainError {
         name: &'static str,
         /// The rejected value.
         value: String,
-        /// What the setting accepts.
+        /// Accepted values of the setting.
         expected: String,
     },
-    /// The run folder already holds files.
+    /// The run folder already contains files.
     #[error(
         "run folder {} is not empty; choose a new --out folder, or remove this one to start over",
         path.display()
@@ -64,7 +64,7 @@ pub enum TrainError {
         path.display()
     )]
     Io {
-        /// What was being done ("write", "create folder", ...).
+        /// Action that failed ("write", "create folder", ...).
         action: &'static str,
         /// The file or folder.
         path: PathBuf,
@@ -77,7 +77,7 @@ pub enum TrainError {
     Checkpoint {
         /// The checkpoint file.
         path: PathBuf,
-        /// What went wrong.
+        /// Description of the failure.
         message: String,
     },
     /// A sample grid could not be written.

@@ -149,7 +149,7 @@ fn check_dataset(dataset: &Dataset, batch_size: usize) -> Result<(), TrainError>
 
 /// Creates the run folder and its `samples/` folder and writes `config.json`.
 ///
-/// A folder that already holds files is rejected, so that two runs never mix their
+/// A folder that already contains files is rejected, so that two runs never mix their
 /// metrics, samples and checkpoints.
 fn prepare_run_folder(config: &TrainConfig) -> Result<PathBuf, TrainError> {
     if let Ok(mut entries) = std::fs::read_dir(&config.out)

@@ -197,7 +197,7 @@ fn json_list<T: Copy>(values: &[T]) -> Vec<JsonFloat<T>> {
     values.iter().map(|&value| JsonFloat(value)).collect()
 }
 
-/// An input value that `bce` widened to `f64`, written as a `T` when `T` holds it exactly;
+/// An input value that `bce` widened to `f64`, written as a `T` when `T` represents it exactly;
 /// see [`format_input`].
 enum JsonInput<T> {
     Exact(JsonFloat<T>),
