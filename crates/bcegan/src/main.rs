@@ -6,7 +6,10 @@ use std::process::ExitCode;
 
 use bcegan::cli::bench::{self, BenchTarget};
 use bcegan::cli::train::{TrainArgs, next_free_run_folder};
-use bcegan::cli::{Cli, Command, loss};
+use bcegan::cli::{Cli, Command, completions, loss, plot};
+use bcegan::report::ReportError;
+use bcegan::report::html::write_run_report;
+use bcegan::report::progress::StderrAboveProgress;
 use bcegan::train::RunSummary;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
@@ -21,9 +24,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new(cli.global.log_filter())),
         )
-        .with_writer(std::io::stderr)
+        // Log lines are printed above the training progress bar while one is shown.
+        .with_writer(StderrAboveProgress)
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .without_time()
@@ -51,6 +56,33 @@ fn main() -> ExitCode {
                     eprintln!("error: {error}");
                     ExitCode::from(error.exit_code())
                 }
+            }
+        }
+        Command::Plot(args) => report_result(plot::run(&args, &mut std::io::stdout().lock())),
+        Command::Report(args) => {
+            let written = write_run_report(&args.run_dir).and_then(|path| {
+                writeln!(std::io::stdout(), "wrote {}", path.display())
+                    .map_err(|error| ReportError::io("write", "stdout", error))
+            });
+            report_result(written)
+        }
+        Command::Completions(args) => {
+            report(completions::run(&args, &mut std::io::stdout().lock()).map_err(Into::into))
+        }
+    }
+}
+
+/// Prints a report or plot error and returns its exit status: 2 for invalid input, as for
+/// a usage error, 1 otherwise.
+fn report_result(result: Result<(), ReportError>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            if error.is_invalid_input() {
+                ExitCode::from(EXIT_INVALID_INPUT)
+            } else {
+                ExitCode::FAILURE
             }
         }
     }
