@@ -26,12 +26,24 @@ pub struct Cli {
 #[derive(Debug, Clone, Copy, Args)]
 pub struct GlobalArgs {
     /// Print only warnings and errors on stderr, and no progress bar
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        conflicts_with = "verbose",
+        help_heading = "Global options"
+    )]
     pub quiet: bool,
 
     /// Print more on stderr: -v adds debug messages, -vv trace messages. RUST_LOG, when
     /// set, overrides both -q and -v
-    #[arg(short, long, global = true, action = ArgAction::Count)]
+    #[arg(
+        short,
+        long,
+        global = true,
+        action = ArgAction::Count,
+        help_heading = "Global options"
+    )]
     pub verbose: u8,
 }
 

@@ -102,8 +102,8 @@ fn metrics_path(run_dir: &Path) -> PathBuf {
     run_dir.join("metrics.csv")
 }
 
-/// Parses `PREDICTION:TARGET`; ranges are checked by [`CostFigure::new`], which knows the
-/// axis.
+/// Parses `PREDICTION:TARGET`. [`CostFigure::new`] checks the ranges, because they
+/// depend on the axis.
 fn parse_mark(text: &str) -> Result<CostMark, String> {
     let (position, target) = text
         .split_once(':')

@@ -1,8 +1,8 @@
 //! The training progress bar on stderr, and a tracing writer that prints log lines above it
 //! instead of through it.
 //!
-//! The bar is drawn only when stderr is a terminal and the user did not ask for quiet
-//! output; otherwise [`TrainProgress`] does nothing and log lines go straight to stderr.
+//! The bar is drawn only when stderr is a terminal and `-q` is not given. Otherwise
+//! [`TrainProgress`] does nothing and log lines go straight to stderr.
 
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -167,7 +167,9 @@ fn format_metrics(metrics: &StepMetrics) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{TrainProgress, format_metrics};
+    use std::io::Write;
+
+    use super::{StderrAboveProgress, TrainProgress, format_metrics, lock_active};
     use crate::train::StepMetrics;
 
     #[test]
@@ -185,6 +187,33 @@ mod tests {
             "a hidden progress bar reports itself visible"
         );
         progress.finish();
+    }
+
+    #[test]
+    fn progress_visible_routes_log_lines() {
+        let progress = TrainProgress::with_visibility(10, 2, true);
+        let metrics = StepMetrics {
+            d_loss: 0.5,
+            g_loss: 1.0,
+            d_real: 0.75,
+            d_fake: 0.25,
+        };
+        progress.update(3, &metrics);
+        let written = StderrAboveProgress.write(b"a log line while the bar is shown\n");
+        assert!(
+            matches!(written, Ok(34)),
+            "write through the bar: expected Ok(34), got {written:?}"
+        );
+        assert!(
+            progress.is_visible(),
+            "a visible progress bar reports itself hidden"
+        );
+        progress.finish();
+        let active = lock_active().is_some();
+        assert!(
+            !active,
+            "the finished bar is still registered for log lines"
+        );
     }
 
     #[test]

@@ -150,8 +150,8 @@ fn draw_error<E: std::error::Error + Send + Sync>(error: DrawingAreaErrorKind<E>
     ReportError::Draw(error.to_string())
 }
 
-/// Formats `value` with `digits` significant digits, without an exponent for the values a
-/// cost or loss takes (1e-4 to 1e4); the figures and their tests compare this text.
+/// Formats `value` with `digits` significant digits, without an exponent from 1e-4 to
+/// below 1e6. The figures and their tests compare this text.
 pub fn format_significant(value: f64, digits: usize) -> String {
     if value == 0.0 || !value.is_finite() {
         return format!("{value}");
