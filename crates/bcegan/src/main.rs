@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use bcegan::cli::bench::{self, BenchTarget};
 use bcegan::cli::train::{TrainArgs, next_free_run_folder};
-use bcegan::cli::{Cli, Command, loss};
+use bcegan::cli::{Cli, Command, export, loss, sample};
+use bcegan::interop::InteropError;
 use bcegan::train::RunSummary;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
@@ -43,6 +44,8 @@ fn main() -> ExitCode {
                 }
             }
         },
+        Command::Export(args) => report_interop(export::run(&args)),
+        Command::Sample(args) => report_interop(sample::run(&args)),
         Command::Loss(args) => {
             let stdout = std::io::stdout();
             match loss::run(&args, &mut stdout.lock()) {
@@ -93,6 +96,24 @@ fn print_summary(summary: &RunSummary) -> anyhow::Result<()> {
         summary.out.display()
     )?;
     Ok(())
+}
+
+/// Prints the summary of `export` or `sample`, or the error with its exit status.
+fn report_interop(result: Result<impl std::fmt::Display, InteropError>) -> ExitCode {
+    match result {
+        Ok(summary) => {
+            println!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            if error.is_invalid_input() {
+                ExitCode::from(EXIT_INVALID_INPUT)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
 }
 
 fn report(result: anyhow::Result<()>) -> ExitCode {

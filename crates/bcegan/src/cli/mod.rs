@@ -1,7 +1,9 @@
 //! Command-line interface: the commands of the `bcegan` binary, as clap derive types.
 
 pub mod bench;
+pub mod export;
 pub mod loss;
+pub mod sample;
 pub mod train;
 
 use clap::{Parser, Subcommand};
@@ -24,6 +26,10 @@ pub enum Command {
     Loss(loss::LossArgs),
     /// Time the cost-function kernels.
     Bench(bench::BenchArgs),
+    /// Write a run's networks with the parameter names of the course's PyTorch modules.
+    Export(export::ExportArgs),
+    /// Generate images with a trained generator, as a PNG grid or a .npy array.
+    Sample(sample::SampleArgs),
 }
 
 #[cfg(test)]
