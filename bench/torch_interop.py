@@ -9,9 +9,11 @@ and the same images (bcegan's) to both discriminators, and prints the largest
 absolute differences.
 
 Usage: python3 bench/torch_interop.py [--bcegan PATH] [--run DIR] [--count N]
-Exits with 0 when both differences are at most --tolerance (default 1e-5),
-1 when one is larger, 2 when a bcegan command fails, and 0 with a
-"skipped: torch not installed" message where torch (or numpy) is missing.
+
+Exit status: 0 when both differences are at most --tolerance (default 1e-5),
+1 when one is larger, and 2 when a bcegan command fails. Where torch (or
+numpy) is missing, the script prints "skipped: torch not installed" and
+exits with 0.
 """
 
 import argparse

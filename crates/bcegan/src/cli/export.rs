@@ -27,7 +27,7 @@ pub struct ExportArgs {
     pub latent_dim: Option<usize>,
 }
 
-/// What `bcegan export` wrote.
+/// Summary of the files `bcegan export` wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExportSummary {
     /// The file written.

@@ -14,7 +14,7 @@ use crate::interop::{InteropError, LoadedNetworks, load_networks};
 use crate::model::{IMAGE_COLS, IMAGE_ROWS, IMAGE_SIZE};
 use crate::report::{GridLayout, write_grid_png};
 
-/// Images drawn when neither `--count` nor `--noise` says how many.
+/// Images drawn when neither `--count` nor `--noise` sets the number.
 pub const DEFAULT_COUNT: usize = 64;
 
 /// Largest number of images: 100,000 images are 314 MB as float32, more than any
@@ -71,7 +71,7 @@ pub struct SampleArgs {
     pub latent_dim: Option<usize>,
 }
 
-/// What `bcegan sample` wrote.
+/// Summary of the files `bcegan sample` wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SampleSummary {
     /// Images generated.

@@ -34,7 +34,7 @@ pub enum InteropError {
     InvalidSafetensors {
         /// The file.
         path: PathBuf,
-        /// What the SafeTensors parser rejected.
+        /// Message of the SafeTensors parser.
         message: String,
     },
     /// Tensors that the networks need are not in the file.
@@ -114,18 +114,18 @@ pub enum InteropError {
     InvalidRunConfig {
         /// The `config.json` file.
         path: PathBuf,
-        /// What is wrong with it.
+        /// Description of the problem.
         message: String,
     },
     /// The checkpoint could not be loaded.
     #[error(transparent)]
     Checkpoint(TrainError),
-    /// A `.npy` file is malformed or holds an unsupported layout.
+    /// A `.npy` file is malformed or uses an unsupported layout.
     #[error("invalid .npy file {}: {message}", path.display())]
     InvalidNpy {
         /// The file.
         path: PathBuf,
-        /// What is wrong with it.
+        /// Description of the problem.
         message: String,
     },
     /// The noise array does not have the shape `[count, latent_dim]`.

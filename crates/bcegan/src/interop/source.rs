@@ -44,14 +44,15 @@ pub struct LoadedNetworks {
 ///
 /// The noise length comes from `latent_dim` when given, else from the run's `config.json`
 /// (in the folder, or beside a checkpoint file), else from a `latent_dim` entry in the
-/// checkpoint's metadata; a PyTorch-named file records it in the shape of `gen.0.0.weight`.
+/// checkpoint's metadata. A PyTorch-named file records it in the shape of `gen.0.0.weight`.
 ///
 /// # Errors
 ///
 /// Returns [`InteropError::SourceNotFound`] for a path that does not exist,
 /// [`InteropError::UnknownLatentDim`] when the noise length cannot be determined,
-/// [`InteropError::InvalidRunConfig`] for an unreadable `config.json` or one that
-/// contradicts `latent_dim`, and the errors of reading the networks.
+/// [`InteropError::InvalidRunConfig`] for an unreadable `config.json`,
+/// [`InteropError::InvalidSetting`] for a `latent_dim` that contradicts the run's, and the
+/// errors of reading the networks.
 pub fn load_networks(
     path: &Path,
     latent_dim: Option<usize>,
@@ -61,10 +62,11 @@ pub fn load_networks(
         let file = path.join(CHECKPOINT_FILE);
         let latent_dim = match (latent_dim, run_latent_dim(&path.join(CONFIG_FILE))?) {
             (Some(requested), Some(recorded)) if requested != recorded => {
-                return Err(InteropError::InvalidRunConfig {
-                    path: path.join(CONFIG_FILE),
-                    message: format!(
-                        "the run has latent_dim {recorded}, but --latent-dim {requested} was passed; leave --latent-dim out"
+                return Err(InteropError::InvalidSetting {
+                    name: "--latent-dim",
+                    value: requested.to_string(),
+                    expected: format!(
+                        "must equal latent_dim {recorded} in the run's config.json, or be left out"
                     ),
                 });
             }
@@ -172,7 +174,7 @@ fn run_latent_dim(config: &Path) -> Result<Option<usize>, InteropError> {
         .ok_or_else(|| invalid(format!("latent_dim {latent_dim} is out of range")))
 }
 
-/// What a SafeTensors header tells about a file; empty for a file that is not SafeTensors.
+/// Tensor names and metadata entries of a SafeTensors file, empty for any other file.
 #[derive(Debug, Default)]
 struct HeaderFacts {
     /// Tensor names.

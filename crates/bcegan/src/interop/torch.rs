@@ -48,7 +48,7 @@ pub const FIRST_GENERATOR_WEIGHT: &str = "gen.0.0.weight";
 /// Suffix of the BatchNorm batch counter that PyTorch keeps beside the running statistics.
 const BATCH_COUNTER: &str = "num_batches_tracked";
 
-/// Where one of our tensors goes in the PyTorch state dict.
+/// Position of one of our tensors in the PyTorch state dict.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct TorchSlot {
     /// Name in our module, such as `blocks.0.linear.weight`.
