@@ -19,6 +19,10 @@
 //! `nn.Linear` stores its weight as `[out, in]` and burn's `Linear` as `[in, out]`, so
 //! weights are transposed both ways. Both libraries' BatchNorm use epsilon 1e-5 and momentum
 //! 0.1 by default, and our models keep those defaults.
+//!
+//! NOTE: burn 0.22.1 updates `running_var` with the biased batch variance and PyTorch with the
+//! unbiased one, so training the same steps in both gives running variances that differ by
+//! about a factor n/(n−1) for batch size n. The export copies our values unchanged.
 
 use std::collections::HashMap;
 use std::path::Path;
