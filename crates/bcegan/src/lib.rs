@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod data;
+pub mod interop;
 pub mod model;
 pub mod numbers;
 pub mod report;

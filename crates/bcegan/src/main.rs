@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use bcegan::cli::bench::{self, BenchTarget};
 use bcegan::cli::train::{TrainArgs, next_free_run_folder};
-use bcegan::cli::{Cli, Command, completions, loss, plot};
+use bcegan::cli::{Cli, Command, completions, export, loss, plot, sample};
+use bcegan::interop::InteropError;
 use bcegan::report::ReportError;
 use bcegan::report::html::write_run_report;
 use bcegan::report::progress::StderrAboveProgress;
@@ -48,6 +49,8 @@ fn main() -> ExitCode {
                 }
             }
         },
+        Command::Export(args) => report_interop(export::run(&args)),
+        Command::Sample(args) => report_interop(sample::run(&args)),
         Command::Loss(args) => {
             let stdout = std::io::stdout();
             match loss::run(&args, &mut stdout.lock()) {
@@ -125,6 +128,24 @@ fn print_summary(summary: &RunSummary) -> anyhow::Result<()> {
         summary.out.display()
     )?;
     Ok(())
+}
+
+/// Prints the summary of `export` or `sample`, or the error with its exit status.
+fn report_interop(result: Result<impl std::fmt::Display, InteropError>) -> ExitCode {
+    match result {
+        Ok(summary) => {
+            println!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            if error.is_invalid_input() {
+                ExitCode::from(EXIT_INVALID_INPUT)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
 }
 
 fn report(result: anyhow::Result<()>) -> ExitCode {

@@ -2,9 +2,11 @@
 
 pub mod bench;
 pub mod completions;
+pub mod export;
 pub mod loss;
 pub mod plot;
 pub mod report;
+pub mod sample;
 pub mod train;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
@@ -74,6 +76,10 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Time the cost-function kernels.
     Bench(bench::BenchArgs),
+    /// Generate images with a trained generator, as a PNG grid or a .npy array.
+    Sample(sample::SampleArgs),
+    /// Write a run's networks with the parameter names of the course's PyTorch modules.
+    Export(export::ExportArgs),
     /// Print a shell completion script to stdout.
     Completions(completions::CompletionsArgs),
 }

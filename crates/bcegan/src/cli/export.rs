@@ -1,0 +1,78 @@
+//! The `export` command: a run's networks written under the course's PyTorch names.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use burn::tensor::Device;
+use clap::Args;
+
+use crate::interop::torch::write_torch_file;
+use crate::interop::{InteropError, load_networks};
+
+/// Settings of `bcegan export`.
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// Run folder written by `bcegan train`, or a checkpoint file
+    #[arg(value_name = "RUN_DIR")]
+    pub run: PathBuf,
+
+    /// SafeTensors file to write, with the parameter names of the course's PyTorch modules
+    /// (gen.0.0.weight, ..., disc.3.bias), loadable with load_state_dict(strict=True)
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub torch: PathBuf,
+
+    /// Length of the noise vector; needed only for a checkpoint file without a config.json
+    /// beside it
+    #[arg(long)]
+    pub latent_dim: Option<usize>,
+}
+
+/// Summary of the files `bcegan export` wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportSummary {
+    /// The file written.
+    pub file: PathBuf,
+    /// Tensors in the file.
+    pub tensors: usize,
+    /// Noise length of the generator.
+    pub latent_dim: usize,
+    /// Training steps, stored as each BatchNorm's `num_batches_tracked`.
+    pub step: u64,
+}
+
+impl fmt::Display for ExportSummary {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            formatter,
+            "wrote {} tensors (latent_dim {}, step {}) to {}",
+            self.tensors,
+            self.latent_dim,
+            self.step,
+            self.file.display()
+        )
+    }
+}
+
+/// Reads the networks of `args.run` and writes them to `args.torch`.
+///
+/// # Errors
+///
+/// Returns [`InteropError`] when the networks cannot be read or the file cannot be written.
+pub fn run(args: &ExportArgs) -> Result<ExportSummary, InteropError> {
+    let device = Device::flex();
+    let networks = load_networks(&args.run, args.latent_dim, &device)?;
+    // PyTorch counts BatchNorm batches in an int64; a step count beyond it is clamped.
+    let num_batches_tracked = i64::try_from(networks.step).unwrap_or(i64::MAX);
+    let tensors = write_torch_file(
+        &args.torch,
+        &networks.generator,
+        &networks.discriminator,
+        num_batches_tracked,
+    )?;
+    Ok(ExportSummary {
+        file: args.torch.clone(),
+        tensors,
+        latent_dim: networks.latent_dim,
+        step: networks.step,
+    })
+}
