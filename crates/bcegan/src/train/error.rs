@@ -16,14 +16,14 @@ pub enum TrainError {
     Loss(#[source] bce_burn::BceBurnError),
     /// A loss, a network output or a gradient became NaN or infinite.
     #[error(
-        "training stopped at step {step}: the {network}'s {quantity} is not finite (d_loss {d_loss}, g_loss {g_loss}); the checkpoint of the last good step is kept; lower the learning rate, change the seed, or pass --on-nan skip to skip such steps"
+        "training stopped at step {step}: in the {network} update, the {quantity} is not finite (d_loss {d_loss}, g_loss {g_loss}); the checkpoint of the last good step is kept; lower the learning rate, change the seed, or pass --on-nan skip to skip such steps"
     )]
     NonFinite {
         /// Step at which the value appeared.
         step: u64,
         /// The network being updated: "generator" or "discriminator".
         network: &'static str,
-        /// What was not finite: "loss", "output" or "gradient of <parameter>".
+        /// What was not finite: the output logits, the loss, or a parameter's gradient.
         quantity: String,
         /// Discriminator cost (NaN when not computed).
         d_loss: f32,

@@ -62,7 +62,8 @@ impl Network {
 pub struct NonFiniteValue {
     /// The network whose update was skipped.
     pub network: Network,
-    /// What was not finite: "output", "loss" or "gradient of <parameter path>".
+    /// What was not finite: the discriminator's output (logits) in this update, the loss,
+    /// or the gradient of a parameter (named by its path).
     pub quantity: String,
 }
 
@@ -201,7 +202,11 @@ impl Gan {
         let frozen_discriminator = self.discriminator.clone().no_grad();
         let fake_logits = frozen_discriminator.forward(self.generator.forward(noise));
         if has_nan(&fake_logits) {
-            return Ok(StepReport::rejected(metrics, Network::Generator, "output"));
+            return Ok(StepReport::rejected(
+                metrics,
+                Network::Generator,
+                "output (D(G(z)) logits)",
+            ));
         }
         let g_loss = bce_against(fake_logits, 1.0)?;
         metrics.g_loss = scalar(&g_loss);
