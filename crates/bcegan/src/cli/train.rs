@@ -66,8 +66,8 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = DEFAULT_CHECKPOINT_EVERY)]
     pub checkpoint_every: u64,
 
-    /// What to do when a loss or a gradient is NaN or infinite: stop with an error, or
-    /// skip that update and count it in metrics.csv
+    /// Action when a loss or a gradient is NaN or infinite: stop with an error, or skip
+    /// that update and count it in metrics.csv
     #[arg(long, value_enum, default_value_t = NonFinitePolicy::Stop)]
     pub on_nan: NonFinitePolicy,
 
@@ -80,8 +80,8 @@ pub struct TrainArgs {
     #[arg(long, requires = "out")]
     pub resume: bool,
 
-    /// Write into a non-empty --out folder that is not a bcegan run (files with the run's
-    /// names are replaced); a bcegan run folder is never overwritten
+    /// Write into a non-empty --out folder that is not a bcegan run, replacing files with
+    /// the run's names. A bcegan run folder is never overwritten
     #[arg(long, conflicts_with = "resume")]
     pub force: bool,
 }

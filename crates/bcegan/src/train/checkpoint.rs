@@ -44,7 +44,7 @@ const FORMAT_NAME: &str = "bcegan-checkpoint";
 /// networks and no `format_version` entry, cannot be resumed.
 pub const FORMAT_VERSION: u32 = 2;
 
-/// Largest file accepted, far above the ~30 MB of the largest model (`latent_dim` 4096)
+/// Largest file accepted, far above the ~31 MB of the largest model (`latent_dim` 4096)
 /// with its Adam state, so that a wrong path cannot make the loader read gigabytes.
 const MAX_CHECKPOINT_BYTES: u64 = 1 << 30;
 
