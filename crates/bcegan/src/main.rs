@@ -5,14 +5,14 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use bcegan::cli::bench::{self, BenchTarget};
-use bcegan::cli::train::{TrainArgs, next_free_run_folder};
+use bcegan::cli::train::{TrainArgs, given_options, next_free_run_folder};
 use bcegan::cli::{Cli, Command, completions, export, loss, plot, sample};
 use bcegan::interop::InteropError;
 use bcegan::report::ReportError;
 use bcegan::report::html::write_run_report;
 use bcegan::report::progress::StderrAboveProgress;
-use bcegan::train::RunSummary;
-use clap::Parser;
+use bcegan::train::{RunOptions, RunSummary, StartMode, StopSignal, TrainConfig, TrainError};
+use clap::{CommandFactory, FromArgMatches};
 use tracing_subscriber::EnvFilter;
 
 /// Exit status for settings or data that the command rejects, as for a usage error.
@@ -22,7 +22,10 @@ const EXIT_INVALID_INPUT: u8 = 2;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // The matches are kept so that `train --resume` can tell the options given on the
+    // command line from their defaults.
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env()
@@ -36,7 +39,13 @@ fn main() -> ExitCode {
         .init();
 
     match cli.command {
-        Command::Train(args) => run_train(&args),
+        Command::Train(args) => {
+            let given = matches
+                .subcommand_matches("train")
+                .map(given_options)
+                .unwrap_or_default();
+            run_train(&args, &given, cli.global.quiet)
+        }
         Command::Bench(args) => match args.target {
             BenchTarget::Kernels(kernel_args) => {
                 match bench::run(&kernel_args, &mut std::io::stdout()) {
@@ -91,42 +100,74 @@ fn report_result(result: Result<(), ReportError>) -> ExitCode {
     }
 }
 
-fn run_train(args: &TrainArgs) -> ExitCode {
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| next_free_run_folder(Path::new("runs")));
-    let config = args.to_config(out);
-    let device = burn::tensor::Device::flex().autodiff();
-    let summary = match bcegan::train::train(&config, &device) {
+fn run_train(args: &TrainArgs, given: &[String], quiet: bool) -> ExitCode {
+    let summary = match train_with_signals(args, given, quiet) {
         Ok(summary) => summary,
         Err(error) => {
             // The error's message already contains its causes.
             eprintln!("error: {error}");
-            return if error.is_invalid_input() {
-                ExitCode::from(EXIT_INVALID_INPUT)
-            } else {
-                ExitCode::FAILURE
+            return match &error {
+                // 128 + signal number, as a shell reports a process ended by the signal.
+                TrainError::Interrupted { signal, .. } => {
+                    ExitCode::from(u8::try_from(128 + signal).unwrap_or(1))
+                }
+                error if error.is_invalid_input() => ExitCode::from(EXIT_INVALID_INPUT),
+                _ => ExitCode::FAILURE,
             };
         }
     };
     report(print_summary(&summary))
 }
 
+fn train_with_signals(
+    args: &TrainArgs,
+    given: &[String],
+    quiet: bool,
+) -> Result<RunSummary, TrainError> {
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| next_free_run_folder(Path::new("runs")));
+    let (config, mode): (TrainConfig, StartMode) = if args.resume {
+        let saved = bcegan::train::read_run_config(&out)?;
+        (args.resume_config(saved, given)?, StartMode::Resume)
+    } else if args.force {
+        (args.to_config(out), StartMode::NewForce)
+    } else {
+        (args.to_config(out), StartMode::New)
+    };
+    let options = RunOptions {
+        mode,
+        stop: Some(StopSignal::install()?),
+        quiet,
+    };
+    let device = burn::tensor::Device::flex().autodiff();
+    bcegan::train::run(&config, &options, &device)
+}
+
 fn print_summary(summary: &RunSummary) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
-    writeln!(
+    let trained = summary.steps - summary.start_step;
+    write!(
         stdout,
-        "trained {} step{} in {:.1} s: d_loss {:.4}, g_loss {:.4}, D(x) {:.3}, D(G(z)) {:.3}\nrun folder: {}",
-        summary.steps,
-        if summary.steps == 1 { "" } else { "s" },
+        "trained {trained} step{} in {:.1} s",
+        if trained == 1 { "" } else { "s" },
         summary.elapsed_s,
-        summary.last.d_loss,
-        summary.last.g_loss,
-        summary.last.d_real,
-        summary.last.d_fake,
-        summary.out.display()
     )?;
+    if summary.start_step > 0 {
+        write!(stdout, " (resumed at step {})", summary.start_step)?;
+    }
+    if let Some(last) = &summary.last {
+        write!(
+            stdout,
+            ": d_loss {:.4}, g_loss {:.4}, D(x) {:.3}, D(G(z)) {:.3}",
+            last.d_loss, last.g_loss, last.d_real, last.d_fake
+        )?;
+    }
+    if summary.skipped_steps > 0 {
+        write!(stdout, ", {} steps skipped", summary.skipped_steps)?;
+    }
+    writeln!(stdout, "\nrun folder: {}", summary.out.display())?;
     Ok(())
 }
 

@@ -239,7 +239,7 @@ fn sample_requires_an_output() {
 }
 
 #[test]
-fn sample_checkpoint_needs_latent_dim() {
+fn sample_checkpoint_alone_reads_its_latent_dim() {
     let folder = tempfile::tempdir().expect("temporary folder");
     let run = trained_run(folder.path());
     let alone = folder.path().join("alone");
@@ -248,15 +248,9 @@ fn sample_checkpoint_needs_latent_dim() {
     std::fs::copy(run.join("checkpoint.safetensors"), &checkpoint).expect("checkpoint copies");
     let out = folder.path().join("images.npy");
 
-    let stderr = sample_rejected(&[path_str(&checkpoint), "--npy", path_str(&out)]);
-    assert!(
-        stderr.contains("latent_dim") && stderr.contains("--latent-dim"),
-        "message asks for --latent-dim: {stderr:?}"
-    );
+    // No config.json beside the file: the checkpoint's own state gives latent_dim.
     sample_ok(&[
         path_str(&checkpoint),
-        "--latent-dim",
-        "64",
         "--npy",
         path_str(&out),
         "--count",
@@ -266,5 +260,17 @@ fn sample_checkpoint_needs_latent_dim() {
         read_npy(&out).0,
         vec![2, 28, 28],
         "images of the checkpoint"
+    );
+
+    let stderr = sample_rejected(&[
+        path_str(&checkpoint),
+        "--latent-dim",
+        "32",
+        "--npy",
+        path_str(&out),
+    ]);
+    assert!(
+        stderr.contains("latent_dim") || stderr.contains("shape"),
+        "a --latent-dim that contradicts the checkpoint is rejected: {stderr:?}"
     );
 }

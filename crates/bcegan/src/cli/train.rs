@@ -2,9 +2,12 @@
 
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args};
 
-use crate::train::{AdamSettings, DataSource, TrainConfig};
+use crate::train::{
+    AdamSettings, DEFAULT_CHECKPOINT_EVERY, DataSource, NonFinitePolicy, TrainConfig, TrainError,
+};
 
 /// Settings of `bcegan train`.
 #[derive(Debug, Clone, Args)]
@@ -58,9 +61,34 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 64)]
     pub sample_count: usize,
 
+    /// Steps between two checkpoints (OUT/checkpoint.safetensors); the last step always
+    /// writes one, and so does Ctrl-C or SIGTERM
+    #[arg(long, default_value_t = DEFAULT_CHECKPOINT_EVERY)]
+    pub checkpoint_every: u64,
+
+    /// Action when a loss or a gradient is NaN or infinite: stop with an error, or skip
+    /// that update and count it in metrics.csv
+    #[arg(long, value_enum, default_value_t = NonFinitePolicy::Stop)]
+    pub on_nan: NonFinitePolicy,
+
     /// Run folder [default: the first free runs/run-NNN]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+
+    /// Continue the run in --out from its last checkpoint up to --steps in total; the
+    /// other settings come from the run's config.json
+    #[arg(long, requires = "out")]
+    pub resume: bool,
+
+    /// Write into a non-empty --out folder that is not a bcegan run, replacing files with
+    /// the run's names. A bcegan run folder is never overwritten
+    #[arg(long, conflicts_with = "resume")]
+    pub force: bool,
+
+    /// Start from the weights in a PyTorch-named SafeTensors file, as written by
+    /// `bcegan export --torch` (names gen.0.0.weight, ...), instead of seeded random ones
+    #[arg(long, value_name = "FILE", conflicts_with = "resume")]
+    pub init_from: Option<PathBuf>,
 }
 
 impl TrainArgs {
@@ -86,9 +114,132 @@ impl TrainArgs {
             log_every: self.log_every,
             sample_every: self.sample_every,
             sample_count: self.sample_count,
+            checkpoint_every: self.checkpoint_every,
+            on_nan: self.on_nan,
+            init_from: self.init_from.clone(),
             out,
         }
     }
+
+    /// Builds the configuration to resume a run whose `config.json` is `saved`: `--steps`,
+    /// `--checkpoint-every` and `--on-nan` replace the saved values when given, and any other
+    /// option in `given` must equal the saved value.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`TrainError::ResumeConflict`] for the first given option that differs from
+    /// the run's setting.
+    pub fn resume_config(
+        &self,
+        saved: TrainConfig,
+        given: &[String],
+    ) -> Result<TrainConfig, TrainError> {
+        let requested = self.to_config(saved.out.clone());
+        let is_given = |id: &str| given.iter().any(|given_id| given_id == id);
+        let checks: [(&str, &'static str, String, String); 10] = [
+            (
+                "data",
+                "--data",
+                format!("{:?}", requested.data),
+                format!("{:?}", saved.data),
+            ),
+            (
+                "batch_size",
+                "--batch-size",
+                requested.batch_size.to_string(),
+                saved.batch_size.to_string(),
+            ),
+            (
+                "lr",
+                "--lr",
+                format!("{:?}", requested.generator_adam.lr),
+                format!("{:?}", saved.generator_adam.lr),
+            ),
+            (
+                "beta1",
+                "--beta1",
+                requested.generator_adam.beta1.to_string(),
+                saved.generator_adam.beta1.to_string(),
+            ),
+            (
+                "beta2",
+                "--beta2",
+                requested.generator_adam.beta2.to_string(),
+                saved.generator_adam.beta2.to_string(),
+            ),
+            (
+                "adam_epsilon",
+                "--adam-epsilon",
+                requested.generator_adam.epsilon.to_string(),
+                saved.generator_adam.epsilon.to_string(),
+            ),
+            (
+                "latent_dim",
+                "--latent-dim",
+                requested.latent_dim.to_string(),
+                saved.latent_dim.to_string(),
+            ),
+            (
+                "seed",
+                "--seed",
+                requested.seed.to_string(),
+                saved.seed.to_string(),
+            ),
+            (
+                "log_every",
+                "--log-every",
+                requested.log_every.to_string(),
+                saved.log_every.to_string(),
+            ),
+            (
+                "sample_every",
+                "--sample-every",
+                requested.sample_every.to_string(),
+                saved.sample_every.to_string(),
+            ),
+        ];
+        let sample_count = (
+            "sample_count",
+            "--sample-count",
+            requested.sample_count.to_string(),
+            saved.sample_count.to_string(),
+        );
+        for (id, name, given_value, saved_value) in checks.into_iter().chain([sample_count]) {
+            // Both networks share one Adam setting on the command line, so a run whose
+            // two optimizers differ conflicts with any given Adam option.
+            let adam_differs = matches!(id, "lr" | "beta1" | "beta2" | "adam_epsilon")
+                && saved.generator_adam != saved.discriminator_adam;
+            if is_given(id) && (given_value != saved_value || adam_differs) {
+                return Err(TrainError::ResumeConflict {
+                    name,
+                    given: given_value,
+                    saved: saved_value,
+                });
+            }
+        }
+
+        let mut config = saved;
+        if is_given("steps") {
+            config.steps = self.steps;
+        }
+        if is_given("checkpoint_every") {
+            config.checkpoint_every = self.checkpoint_every;
+        }
+        if is_given("on_nan") {
+            config.on_nan = self.on_nan;
+        }
+        Ok(config)
+    }
+}
+
+/// Returns the ids (field names) of the options that `matches` got from the command line
+/// rather than from their defaults.
+pub fn given_options(matches: &ArgMatches) -> Vec<String> {
+    matches
+        .ids()
+        .filter(|id| matches.value_source(id.as_str()) == Some(ValueSource::CommandLine))
+        .map(|id| id.as_str().to_owned())
+        .collect()
 }
 
 /// Returns the first `runs/run-NNN` folder that does not exist yet.

@@ -179,9 +179,9 @@ fn run_latent_dim(config: &Path) -> Result<Option<usize>, InteropError> {
 struct HeaderFacts {
     /// Tensor names.
     names: Vec<String>,
-    /// The `step` metadata entry that checkpoints carry.
+    /// The step of a checkpoint, from its `state` metadata entry.
     step: Option<u64>,
-    /// A `latent_dim` metadata entry, where the checkpoint writer records one.
+    /// The run's `latent_dim`, from a checkpoint's `state` metadata entry.
     latent_dim: Option<usize>,
 }
 
@@ -196,12 +196,21 @@ fn read_header(path: &Path) -> HeaderFacts {
         return HeaderFacts::default();
     };
     let entries = metadata.metadata().clone().unwrap_or_default();
+    // Checkpoints keep the step and the run's settings as JSON in the `state` entry.
+    let state: Option<serde_json::Value> = entries
+        .get("state")
+        .and_then(|json| serde_json::from_str(json).ok());
+    let state_field = |pointer: &str| {
+        state
+            .as_ref()
+            .and_then(|state| state.pointer(pointer))
+            .and_then(serde_json::Value::as_u64)
+    };
     HeaderFacts {
         names: metadata.tensors().into_keys().collect(),
-        step: entries.get("step").and_then(|step| step.parse().ok()),
-        latent_dim: entries
-            .get("latent_dim")
-            .and_then(|dim| dim.parse().ok())
+        step: state_field("/step"),
+        latent_dim: state_field("/config/latent_dim")
+            .and_then(|dim| usize::try_from(dim).ok())
             .filter(|&dim| dim > 0),
     }
 }

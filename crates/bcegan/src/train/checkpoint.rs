@@ -1,22 +1,55 @@
-//! Checkpoints: both networks in one SafeTensors file, written atomically.
+//! Checkpoints: both networks, both optimizers' state, the step, the random-number
+//! positions and the configuration in one SafeTensors file, written atomically and
+//! verified on load.
 //!
-//! Tensor names are the module paths, `generator.blocks.0.linear.weight` and so on.
-//! The file is written under a temporary name in the same folder and renamed over the
-//! old one, so a crash during the write leaves the previous checkpoint intact.
+//! Layout of `checkpoint.safetensors` (format version 2):
+//! - one F32 tensor per network parameter or BatchNorm statistic, named by its module
+//!   path (`generator.blocks.0.linear.weight`, ...);
+//! - `optimizer.generator` and `optimizer.discriminator`: U8 tensors holding burn's
+//!   serialized Adam state (burnpack bytes), keyed by parameter id;
+//! - SafeTensors metadata: `format` = `bcegan-checkpoint`, `format_version` = `2`,
+//!   `state` (JSON [`TrainingState`]: step, random-number positions, parameter ids,
+//!   configuration) and `crc32`, a CRC-32 over `state` and every tensor's name, dtype,
+//!   shape and bytes in name order.
+//!
+//! The parameter ids are saved so that the loaded networks get the ids the Adam state is
+//! keyed by. The file is written under a temporary name in the same folder, synced and
+//! renamed over the old one, so a crash or a full disk leaves the previous checkpoint intact.
 
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::Path;
 
 use burn::module::Module;
-use burn::store::{ModuleSnapshot, SafetensorsStore};
-use burn::tensor::Device;
+use burn::store::ModuleSnapshot;
+use burn::store::burn_pack::Tensor as PackTensor;
+use burn::tensor::{Bytes, DType, Device};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use safetensors::tensor::{Dtype, TensorView};
+use serde::{Deserialize, Serialize};
 
+use super::checkpoint_error::CheckpointProblem;
+use super::config::TrainConfig;
 use super::error::TrainError;
+use super::run_folder::write_atomically;
 use crate::model::{Discriminator, Generator};
 
 /// File name of the checkpoint inside a run folder.
 pub const CHECKPOINT_FILE: &str = "checkpoint.safetensors";
+
+/// Value of the `format` metadata entry.
+const FORMAT_NAME: &str = "bcegan-checkpoint";
+
+/// Version of the layout this build writes and reads. Version 1, which held only the two
+/// networks and no `format_version` entry, cannot be resumed.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// Largest file accepted, far above the ~31 MB of the largest model (`latent_dim` 4096)
+/// with its Adam state, so that a wrong path cannot make the loader read gigabytes.
+const MAX_CHECKPOINT_BYTES: u64 = 1 << 30;
+
+const GENERATOR_OPTIMIZER: &str = "optimizer.generator";
+const DISCRIMINATOR_OPTIMIZER: &str = "optimizer.discriminator";
 
 /// Both networks of a GAN, saved and loaded together.
 #[derive(Module, Debug)]
@@ -27,89 +60,389 @@ pub struct GanNetworks {
     pub discriminator: Discriminator,
 }
 
-/// Writes both networks to `path`, replacing it atomically, with `step` in the metadata.
+/// Progress of a run at a checkpoint, stored as JSON in the `state` metadata entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainingState {
+    /// Steps completed.
+    pub step: u64,
+    /// Steps whose update was skipped because a value was not finite (`--on-nan skip`).
+    pub skipped_steps: u64,
+    /// Wall-clock seconds of training up to this step, summed over resumed sessions.
+    pub elapsed_s: f64,
+    /// Position (in 32-bit words) of the noise generator's ChaCha8 stream.
+    pub noise_word_pos: u128,
+    /// Epochs the batch sampler has completed; checked after replaying its draws.
+    pub sampler_epoch: u64,
+    /// Parameter id of each network tensor, by tensor name.
+    pub param_ids: BTreeMap<String, u64>,
+    /// The run's settings.
+    pub config: TrainConfig,
+}
+
+/// Everything a checkpoint holds, read back from a file.
+pub struct Checkpoint {
+    /// The generator, with the parameter ids it had when saved.
+    pub generator: Generator,
+    /// The discriminator, with the parameter ids it had when saved.
+    pub discriminator: Discriminator,
+    /// Serialized Adam state of the generator (burnpack bytes).
+    pub generator_optimizer: Vec<u8>,
+    /// Serialized Adam state of the discriminator (burnpack bytes).
+    pub discriminator_optimizer: Vec<u8>,
+    /// Step, random-number positions and configuration.
+    pub state: TrainingState,
+}
+
+/// Network tensors and optimizer bytes to write, as produced by [`super::Gan`].
+pub struct CheckpointContents<'a> {
+    /// The generator.
+    pub generator: &'a Generator,
+    /// The discriminator.
+    pub discriminator: &'a Discriminator,
+    /// Serialized Adam state of the generator.
+    pub generator_optimizer: &'a [u8],
+    /// Serialized Adam state of the discriminator.
+    pub discriminator_optimizer: &'a [u8],
+}
+
+/// One tensor ready to be written: dtype, shape and little-endian bytes.
+struct RawTensor {
+    dtype: Dtype,
+    shape: Vec<usize>,
+    bytes: Vec<u8>,
+}
+
+/// Writes a checkpoint to `path`, replacing it atomically. `state.param_ids` is filled
+/// in from the networks.
 ///
 /// # Errors
 ///
-/// Returns [`TrainError::Checkpoint`] when the file cannot be written or renamed.
+/// Returns [`TrainError::CheckpointWrite`] when the file cannot be written, synced or
+/// renamed (disk full, folder not writable); the previous file at `path` is then unchanged.
 pub fn save_checkpoint(
     path: &Path,
-    generator: &Generator,
-    discriminator: &Discriminator,
-    step: u64,
+    contents: &CheckpointContents<'_>,
+    state: &TrainingState,
 ) -> Result<(), TrainError> {
     let networks = GanNetworks {
-        generator: generator.clone(),
-        discriminator: discriminator.clone(),
+        generator: contents.generator.clone(),
+        discriminator: contents.discriminator.clone(),
     };
-    let temporary = temporary_path(path);
-    let mut store = SafetensorsStore::from_file(&temporary)
-        .metadata("format", "bcegan-checkpoint")
-        .metadata("step", step.to_string());
-    networks
-        .save_into(&mut store)
-        .map_err(|error| checkpoint_error(path, format!("failed to write: {error}")))?;
-    std::fs::rename(&temporary, path).map_err(|error| {
-        checkpoint_error(
-            path,
-            format!("failed to move {} into place: {error}", temporary.display()),
-        )
+    let mut tensors = BTreeMap::new();
+    let mut state = state.clone();
+    state.param_ids.clear();
+    for tensor in networks.collect(None, None, false) {
+        let problem = |detail: String| TrainError::Checkpoint {
+            path: path.to_path_buf(),
+            problem: CheckpointProblem::Encode(detail),
+        };
+        let (name, dtype, shape, param_id, bytes) = tensor
+            .into_parts()
+            .map_err(|error| problem(format!("{error}")))?;
+        if dtype != DType::F32 {
+            return Err(problem(format!(
+                "tensor {name} has dtype {dtype:?}, not F32"
+            )));
+        }
+        if let Some(id) = param_id {
+            state.param_ids.insert(name.clone(), id);
+        }
+        let raw = RawTensor {
+            dtype: Dtype::F32,
+            shape: shape.to_vec(),
+            bytes: bytes.to_vec(),
+        };
+        tensors.insert(name, raw);
+    }
+    for (name, bytes) in [
+        (GENERATOR_OPTIMIZER, contents.generator_optimizer),
+        (DISCRIMINATOR_OPTIMIZER, contents.discriminator_optimizer),
+    ] {
+        let raw = RawTensor {
+            dtype: Dtype::U8,
+            shape: vec![bytes.len()],
+            bytes: bytes.to_vec(),
+        };
+        tensors.insert(name.to_owned(), raw);
+    }
+
+    let encode_error = |detail: String| TrainError::Checkpoint {
+        path: path.to_path_buf(),
+        problem: CheckpointProblem::Encode(detail),
+    };
+    let state_json =
+        serde_json::to_string(&state).map_err(|error| encode_error(error.to_string()))?;
+    let crc = checksum(
+        &state_json,
+        tensors.iter().map(|(name, raw)| {
+            (
+                name.as_str(),
+                raw.dtype,
+                raw.shape.as_slice(),
+                raw.bytes.as_slice(),
+            )
+        }),
+    );
+    let metadata = std::collections::HashMap::from([
+        ("format".to_owned(), FORMAT_NAME.to_owned()),
+        ("format_version".to_owned(), FORMAT_VERSION.to_string()),
+        ("state".to_owned(), state_json),
+        ("crc32".to_owned(), format!("{crc:08x}")),
+    ]);
+    let mut views = Vec::with_capacity(tensors.len());
+    for (name, raw) in &tensors {
+        let view = TensorView::new(raw.dtype, raw.shape.clone(), &raw.bytes)
+            .map_err(|error| encode_error(format!("tensor {name}: {error}")))?;
+        views.push((name.as_str(), view));
+    }
+    let bytes = safetensors::serialize(views, Some(metadata))
+        .map_err(|error| encode_error(error.to_string()))?;
+    write_atomically(path, &bytes).map_err(|(temporary, source)| TrainError::CheckpointWrite {
+        path: path.to_path_buf(),
+        temporary,
+        source,
     })
 }
 
 /// Reads both networks from `path` into fresh networks built for `latent_dim` on `device`.
 ///
+/// This is the entry point for commands that only need the trained networks, such as
+/// sampling or export; it verifies the file exactly as a resume does.
+///
 /// # Errors
 ///
-/// Returns [`TrainError::Checkpoint`] when the file cannot be read or does not hold
-/// every tensor of the two networks with the expected shapes.
+/// Returns [`TrainError::Checkpoint`] with a [`CheckpointProblem`] naming what is wrong:
+/// a missing, truncated or corrupted file, another format version, or tensors that do not
+/// fit the model for `latent_dim`.
 pub fn load_checkpoint(
     path: &Path,
     latent_dim: usize,
     device: &Device,
 ) -> Result<(Generator, Discriminator), TrainError> {
-    if !path.is_file() {
-        return Err(checkpoint_error(
-            path,
-            "file not found; pass a run folder that contains checkpoint.safetensors".into(),
-        ));
+    let checkpoint = read_checkpoint(path, latent_dim, device)?;
+    Ok((checkpoint.generator, checkpoint.discriminator))
+}
+
+/// Reads and verifies everything a checkpoint holds; the networks are built for
+/// `latent_dim` on `device`.
+///
+/// # Errors
+///
+/// As [`load_checkpoint`].
+pub fn read_checkpoint(
+    path: &Path,
+    latent_dim: usize,
+    device: &Device,
+) -> Result<Checkpoint, TrainError> {
+    let fail = |problem: CheckpointProblem| TrainError::Checkpoint {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let size = match std::fs::metadata(path) {
+        Ok(metadata) if metadata.is_file() => metadata.len(),
+        Ok(_) => return Err(fail(CheckpointProblem::NotAFile)),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Err(fail(CheckpointProblem::NotFound));
+        }
+        Err(error) => return Err(fail(CheckpointProblem::Read(error))),
+    };
+    if size > MAX_CHECKPOINT_BYTES {
+        return Err(fail(CheckpointProblem::TooLarge {
+            size,
+            max: MAX_CHECKPOINT_BYTES,
+        }));
     }
+    let bytes = std::fs::read(path).map_err(|error| fail(CheckpointProblem::Read(error)))?;
+    check_length(&bytes).map_err(fail)?;
+    let file = safetensors::SafeTensors::deserialize(&bytes)
+        .map_err(|error| fail(CheckpointProblem::InvalidHeader(error.to_string())))?;
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes)
+        .map_err(|error| fail(CheckpointProblem::InvalidHeader(error.to_string())))?;
+    let metadata = header.metadata().clone().unwrap_or_default();
+
+    match metadata.get("format") {
+        Some(format) if format == FORMAT_NAME => {}
+        other => {
+            return Err(fail(CheckpointProblem::NotACheckpoint {
+                format: other.cloned(),
+            }));
+        }
+    }
+    // Version 1 files carry no `format_version` entry.
+    let version = metadata
+        .get("format_version")
+        .map_or("1", String::as_str)
+        .to_owned();
+    if version != FORMAT_VERSION.to_string() {
+        return Err(fail(CheckpointProblem::UnsupportedVersion {
+            found: version,
+        }));
+    }
+    let Some(state_json) = metadata.get("state") else {
+        return Err(fail(CheckpointProblem::InvalidState(
+            "no `state` metadata entry".into(),
+        )));
+    };
+    let stored = metadata.get("crc32").cloned().unwrap_or_default();
+    let mut views: Vec<(String, TensorView<'_>)> = file.tensors();
+    views.sort_by(|a, b| a.0.cmp(&b.0));
+    let computed = checksum(
+        state_json,
+        views
+            .iter()
+            .map(|(name, view)| (name.as_str(), view.dtype(), view.shape(), view.data())),
+    );
+    if stored != format!("{computed:08x}") {
+        return Err(fail(CheckpointProblem::ChecksumMismatch {
+            stored,
+            computed: format!("{computed:08x}"),
+        }));
+    }
+    let state: TrainingState = serde_json::from_str(state_json)
+        .map_err(|error| fail(CheckpointProblem::InvalidState(error.to_string())))?;
+
+    let views: BTreeMap<String, TensorView<'_>> = views.into_iter().collect();
+    let networks = read_networks(&views, &state, latent_dim, device).map_err(fail)?;
+    let generator_optimizer = optimizer_bytes(&views, GENERATOR_OPTIMIZER).map_err(fail)?;
+    let discriminator_optimizer = optimizer_bytes(&views, DISCRIMINATOR_OPTIMIZER).map_err(fail)?;
+    Ok(Checkpoint {
+        generator: networks.generator,
+        discriminator: networks.discriminator,
+        generator_optimizer,
+        discriminator_optimizer,
+        state,
+    })
+}
+
+/// Compares the file length with the length its header declares, so that a truncated
+/// file is reported as such with both sizes instead of as a generic header error.
+fn check_length(bytes: &[u8]) -> Result<(), CheckpointProblem> {
+    let size = bytes.len() as u64;
+    let Some(prefix) = bytes.get(..8) else {
+        return Err(CheckpointProblem::Truncated {
+            size,
+            expected: None,
+        });
+    };
+    let mut length = [0_u8; 8];
+    length.copy_from_slice(prefix);
+    let header_len = u64::from_le_bytes(length);
+    let header_end = header_len.saturating_add(8);
+    if header_end > size {
+        return Err(CheckpointProblem::Truncated {
+            size,
+            expected: Some(header_end),
+        });
+    }
+    // `header_end <= size`, so it fits in usize.
+    let header = bytes.get(8..header_end as usize).unwrap_or_default();
+    let Ok(entries) = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(header)
+    else {
+        // Malformed headers are reported by the SafeTensors parser.
+        return Ok(());
+    };
+    let data_len = entries
+        .iter()
+        .filter(|(name, _)| name.as_str() != "__metadata__")
+        .filter_map(|(_, entry)| entry.get("data_offsets")?.get(1)?.as_u64())
+        .max()
+        .unwrap_or(0);
+    let expected = header_end.saturating_add(data_len);
+    if expected > size {
+        return Err(CheckpointProblem::Truncated {
+            size,
+            expected: Some(expected),
+        });
+    }
+    Ok(())
+}
+
+/// Builds the two networks from the file's tensors after checking each name, dtype and
+/// shape against a freshly built model.
+fn read_networks(
+    views: &BTreeMap<String, TensorView<'_>>,
+    state: &TrainingState,
+    latent_dim: usize,
+    device: &Device,
+) -> Result<GanNetworks, CheckpointProblem> {
     // The initial weights are placeholders: every tensor is replaced by the file's.
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let mut networks = GanNetworks {
         generator: Generator::new(latent_dim, &mut rng, device),
         discriminator: Discriminator::new(&mut rng, device),
     };
-    let mut store = SafetensorsStore::from_file(path);
-    let result = networks
-        .load_from(&mut store)
-        .map_err(|error| checkpoint_error(path, format!("failed to read: {error}")))?;
-    if !result.missing.is_empty() || !result.errors.is_empty() {
-        let missing: Vec<&str> = result
-            .missing
-            .iter()
-            .map(|(name, _)| name.as_str())
-            .collect();
-        return Err(checkpoint_error(
-            path,
-            format!(
-                "does not match the model (latent_dim {latent_dim}): missing tensors {missing:?}, errors {:?}",
-                result.errors
-            ),
+    let mut loaded = Vec::new();
+    for expected in networks.collect(None, None, false) {
+        let name = expected.name.clone();
+        let Some(view) = views.get(&name) else {
+            return Err(CheckpointProblem::MissingTensor { name });
+        };
+        if view.dtype() != Dtype::F32 {
+            return Err(CheckpointProblem::WrongDtype {
+                name,
+                found: format!("{:?}", view.dtype()),
+            });
+        }
+        let expected_shape = expected.shape.to_vec();
+        if view.shape() != expected_shape.as_slice() {
+            return Err(CheckpointProblem::WrongShape {
+                name,
+                found: view.shape().to_vec(),
+                expected: expected_shape,
+                latent_dim,
+            });
+        }
+        let param_id = state.param_ids.get(&name).copied();
+        loaded.push(PackTensor::new(
+            name,
+            DType::F32,
+            expected.shape.clone(),
+            param_id,
+            Bytes::from_bytes_vec(view.data().to_vec()),
         ));
     }
-    Ok((networks.generator, networks.discriminator))
-}
-
-fn temporary_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".tmp");
-    path.with_file_name(name)
-}
-
-fn checkpoint_error(path: &Path, message: String) -> TrainError {
-    TrainError::Checkpoint {
-        path: path.to_path_buf(),
-        message,
+    let result = networks.apply(loaded, None, None, false);
+    if let Some((name, _)) = result.missing.first() {
+        return Err(CheckpointProblem::MissingTensor { name: name.clone() });
     }
+    if let Some(error) = result.errors.first() {
+        return Err(CheckpointProblem::InvalidTensor(format!("{error:?}")));
+    }
+    Ok(networks)
+}
+
+fn optimizer_bytes(
+    views: &BTreeMap<String, TensorView<'_>>,
+    name: &str,
+) -> Result<Vec<u8>, CheckpointProblem> {
+    let Some(view) = views.get(name) else {
+        return Err(CheckpointProblem::MissingTensor { name: name.into() });
+    };
+    if view.dtype() != Dtype::U8 {
+        return Err(CheckpointProblem::WrongDtype {
+            name: name.into(),
+            found: format!("{:?}", view.dtype()),
+        });
+    }
+    Ok(view.data().to_vec())
+}
+
+/// CRC-32 over the state JSON and, for each tensor in the given order, its name, dtype,
+/// shape and bytes.
+fn checksum<'a>(
+    state_json: &str,
+    tensors: impl Iterator<Item = (&'a str, Dtype, &'a [usize], &'a [u8])>,
+) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(state_json.as_bytes());
+    for (name, dtype, shape, bytes) in tensors {
+        hasher.update(name.as_bytes());
+        hasher.update(&[0]);
+        hasher.update(format!("{dtype:?}").as_bytes());
+        for &dim in shape {
+            hasher.update(&(dim as u64).to_le_bytes());
+        }
+        hasher.update(bytes);
+    }
+    hasher.finalize()
 }

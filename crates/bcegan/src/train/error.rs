@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use super::checkpoint_error::CheckpointProblem;
 use crate::data::DataError;
 
 /// Error that stopped a training run.
@@ -10,24 +11,27 @@ pub enum TrainError {
     /// The real images could not be read.
     #[error(transparent)]
     Data(#[from] DataError),
+    /// The `--init-from` file could not be read into the networks.
+    #[error("cannot start from --init-from: {0}")]
+    InitFrom(#[source] Box<crate::interop::InteropError>),
     /// The cost function rejected its input.
     #[error("binary cross-entropy failed: {0}")]
     Loss(#[source] bce_burn::BceBurnError),
-    /// A loss or a discriminator output became NaN or infinite.
+    /// A loss, a network output or a gradient became NaN or infinite.
     #[error(
-        "training diverged at step {step}: d_loss {d_loss}, g_loss {g_loss}, D(x) {d_real}, D(G(z)) {d_fake}; lower the learning rate or change the seed"
+        "training stopped at step {step}: in the {network} update, the {quantity} is not finite (d_loss {d_loss}, g_loss {g_loss}); the checkpoint of the last good step is kept; lower the learning rate, change the seed, or pass --on-nan skip to skip such steps"
     )]
     NonFinite {
         /// Step at which the value appeared.
         step: u64,
-        /// Discriminator cost.
+        /// The network being updated: "generator" or "discriminator".
+        network: &'static str,
+        /// What was not finite: the output logits, the loss, or a parameter's gradient.
+        quantity: String,
+        /// Discriminator cost (NaN when not computed).
         d_loss: f32,
-        /// Generator cost.
+        /// Generator cost (NaN when not computed).
         g_loss: f32,
-        /// Mean D(x).
-        d_real: f32,
-        /// Mean D(G(z)).
-        d_fake: f32,
     },
     /// The dataset's images are not 28×28, the size the models are built for.
     #[error(
@@ -49,14 +53,73 @@ pub enum TrainError {
         /// Accepted values of the setting.
         expected: String,
     },
-    /// The run folder already contains files.
+    /// The run folder contains files and is not a bcegan run.
     #[error(
-        "run folder {} is not empty; choose a new --out folder, or remove this one to start over",
+        "run folder {} is not empty and is not a bcegan run; choose a new --out folder, or pass --force to write into it",
         path.display()
     )]
     RunFolderNotEmpty {
         /// The folder.
         path: PathBuf,
+    },
+    /// The run folder holds a bcegan run and `--resume` was not given.
+    #[error(
+        "run folder {} already holds a bcegan run; pass --resume to continue it, or choose another --out folder",
+        path.display()
+    )]
+    RunFolderIsRun {
+        /// The folder.
+        path: PathBuf,
+    },
+    /// `--resume` on a folder without `config.json`.
+    #[error(
+        "no bcegan run in {}: config.json not found; start a new run without --resume",
+        path.display()
+    )]
+    NotARun {
+        /// The folder.
+        path: PathBuf,
+    },
+    /// The run's `config.json` cannot be parsed.
+    #[error("invalid run settings in {}: {message}; restore the file or start a new run", path.display())]
+    InvalidRunConfig {
+        /// The `config.json` file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// A setting given with `--resume` differs from the run's.
+    #[error(
+        "{name} {given} conflicts with the run's {saved} in config.json; drop {name} to continue with the run's setting, or start a new run with another --out"
+    )]
+    ResumeConflict {
+        /// Setting name as on the command line.
+        name: &'static str,
+        /// The value given on the command line.
+        given: String,
+        /// The value in `config.json`.
+        saved: String,
+    },
+    /// `config.json` and the checkpoint describe different runs.
+    #[error(
+        "{} does not match the settings stored in its checkpoint ({field} differs); restore config.json or start a new run",
+        path.display()
+    )]
+    ConfigMismatch {
+        /// The `config.json` file.
+        path: PathBuf,
+        /// The first differing setting.
+        field: &'static str,
+    },
+    /// `--steps` is below the step of the checkpoint being resumed.
+    #[error(
+        "--steps {steps} is below the checkpoint's step {checkpoint_step}; pass --steps {checkpoint_step} or more"
+    )]
+    StepsBelowCheckpoint {
+        /// The requested total.
+        steps: u64,
+        /// Step of the checkpoint.
+        checkpoint_step: u64,
     },
     /// A file in the run folder could not be written or read.
     #[error(
@@ -72,13 +135,41 @@ pub enum TrainError {
         #[source]
         source: std::io::Error,
     },
-    /// A checkpoint could not be saved or loaded.
-    #[error("checkpoint {}: {message}", path.display())]
+    /// A checkpoint could not be read or does not fit the model.
+    #[error("checkpoint {}: {problem}", path.display())]
     Checkpoint {
         /// The checkpoint file.
         path: PathBuf,
-        /// Description of the failure.
-        message: String,
+        /// What is wrong, and what to do.
+        problem: CheckpointProblem,
+    },
+    /// A checkpoint could not be written; the previous one is unchanged.
+    #[error(
+        "failed to write checkpoint {} (at {}): {source}; the previous checkpoint is unchanged; free disk space or choose a writable --out",
+        path.display(),
+        temporary.display()
+    )]
+    CheckpointWrite {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// The file or folder whose write, rename or sync failed.
+        temporary: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// SIGINT or SIGTERM stopped the run after it wrote a checkpoint.
+    #[error(
+        "interrupted by signal {signal} at step {step}; checkpoint written; continue with `bcegan train --out {} --resume`",
+        out.display()
+    )]
+    Interrupted {
+        /// The signal number (2 for SIGINT, 15 for SIGTERM).
+        signal: i32,
+        /// Step of the checkpoint.
+        step: u64,
+        /// The run folder.
+        out: PathBuf,
     },
     /// A sample grid could not be written.
     #[error(transparent)]
@@ -97,8 +188,12 @@ impl TrainError {
             Self::InvalidConfig { .. }
                 | Self::ImageSize { .. }
                 | Self::RunFolderNotEmpty { .. }
+                | Self::RunFolderIsRun { .. }
+                | Self::NotARun { .. }
+                | Self::ResumeConflict { .. }
+                | Self::StepsBelowCheckpoint { .. }
                 | Self::Data(_)
-        )
+        ) || matches!(self, Self::InitFrom(error) if error.is_invalid_input())
     }
 
     /// Wraps an I/O error with the action and the path it concerns.

@@ -1,13 +1,17 @@
 //! One training step of the GAN: a discriminator update, then a generator update.
 
-use burn::module::Module;
+use std::path::Path;
+
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::activation::sigmoid;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Bytes, Device, Tensor, TensorData};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
+use super::checkpoint::Checkpoint;
+use super::checkpoint_error::CheckpointProblem;
 use super::config::{AdamSettings, TrainConfig};
 use super::error::TrainError;
 use crate::model::{Discriminator, Generator, IMAGE_SIZE};
@@ -31,6 +35,56 @@ impl StepMetrics {
         [self.d_loss, self.g_loss, self.d_real, self.d_fake]
             .iter()
             .all(|value| value.is_finite())
+    }
+}
+
+/// The network whose update a non-finite value stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Network {
+    /// The generator.
+    Generator,
+    /// The discriminator.
+    Discriminator,
+}
+
+impl Network {
+    /// The network's name as in messages: "generator" or "discriminator".
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Generator => "generator",
+            Self::Discriminator => "discriminator",
+        }
+    }
+}
+
+/// A value that was NaN or infinite, and the update that was therefore not applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NonFiniteValue {
+    /// The network whose update was skipped.
+    pub network: Network,
+    /// What was not finite: the discriminator's output (logits) in this update, the loss,
+    /// or the gradient of a parameter (named by its path).
+    pub quantity: String,
+}
+
+/// Outcome of one step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepReport {
+    /// Losses and discriminator outputs; NaN for values not computed.
+    pub metrics: StepMetrics,
+    /// The first non-finite value, when the step skipped an update.
+    pub non_finite: Option<NonFiniteValue>,
+}
+
+impl StepReport {
+    fn rejected(metrics: StepMetrics, network: Network, quantity: impl Into<String>) -> Self {
+        Self {
+            metrics,
+            non_finite: Some(NonFiniteValue {
+                network,
+                quantity: quantity.into(),
+            }),
+        }
     }
 }
 
@@ -68,6 +122,13 @@ impl Gan {
         }
     }
 
+    /// Replaces both networks, for example with weights read from a PyTorch export. Only
+    /// for a new run: the optimizers' state refers to the replaced parameters.
+    pub fn set_networks(&mut self, generator: Generator, discriminator: Discriminator) {
+        self.generator = generator;
+        self.discriminator = discriminator;
+    }
+
     /// Returns the generator in its current state.
     pub fn generator(&self) -> &Generator {
         &self.generator
@@ -78,21 +139,27 @@ impl Gan {
         &self.discriminator
     }
 
-    /// Replaces both networks, for example with the ones read from a checkpoint.
-    pub fn set_networks(&mut self, generator: Generator, discriminator: Discriminator) {
-        self.generator = generator;
-        self.discriminator = discriminator;
-    }
-
     /// Runs one discriminator update and one generator update on a batch of real images
     /// (`[batch, 784]`, pixels in [0, 1]).
     ///
+    /// Before each update it checks the network's output, loss and gradients. When one is
+    /// NaN or infinite, that update is not applied and the report names the value. When the
+    /// discriminator's values are not finite, the generator's update is skipped as well,
+    /// because it would train against the same broken discriminator; when only the
+    /// generator's are, the discriminator's update of this step has already been applied.
+    ///
     /// # Errors
     ///
-    /// Returns [`TrainError::Loss`] when the cost function rejects its input, which
-    /// happens when a network produced NaN.
-    pub fn step(&mut self, real_images: Tensor<2>) -> Result<StepMetrics, TrainError> {
+    /// Returns [`TrainError::Loss`] when the cost function rejects its input for a reason
+    /// other than a non-finite value.
+    pub fn step(&mut self, real_images: Tensor<2>) -> Result<StepReport, TrainError> {
         let batch_size = real_images.dims()[0];
+        let mut metrics = StepMetrics {
+            d_loss: f32::NAN,
+            g_loss: f32::NAN,
+            d_real: f32::NAN,
+            d_fake: f32::NAN,
+        };
 
         // Discriminator: minimise ½[BCE(D(x), 1) + BCE(D(G(z)), 0)]. The fakes are
         // detached, so this backward pass stops at the discriminator's input.
@@ -100,13 +167,35 @@ impl Gan {
         let fake_images = self.generator.forward(noise).detach();
         let real_logits = self.discriminator.forward(real_images);
         let fake_logits = self.discriminator.forward(fake_images);
-        let d_real = mean_probability(&real_logits);
-        let d_fake = mean_probability(&fake_logits);
+        metrics.d_real = mean_probability(&real_logits);
+        metrics.d_fake = mean_probability(&fake_logits);
+        if has_nan(&real_logits) || has_nan(&fake_logits) {
+            return Ok(StepReport::rejected(
+                metrics,
+                Network::Discriminator,
+                "output",
+            ));
+        }
         let real_loss = bce_against(real_logits, 1.0)?;
         let fake_loss = bce_against(fake_logits, 0.0)?;
         let d_loss = (real_loss + fake_loss).mul_scalar(0.5);
-        let d_loss_value = scalar(&d_loss);
+        metrics.d_loss = scalar(&d_loss);
+        if !metrics.d_loss.is_finite() {
+            return Ok(StepReport::rejected(
+                metrics,
+                Network::Discriminator,
+                "loss",
+            ));
+        }
         let grads = GradientsParams::from_grads(d_loss.backward(), &self.discriminator);
+        if let Some(parameter) = first_non_finite_gradient(&self.discriminator, &grads) {
+            let quantity = format!("gradient of {parameter}");
+            return Ok(StepReport::rejected(
+                metrics,
+                Network::Discriminator,
+                quantity,
+            ));
+        }
         self.discriminator = self.discriminator_optimizer.step(
             self.discriminator_lr,
             self.discriminator.clone(),
@@ -119,19 +208,93 @@ impl Gan {
         let noise = self.noise(batch_size);
         let frozen_discriminator = self.discriminator.clone().no_grad();
         let fake_logits = frozen_discriminator.forward(self.generator.forward(noise));
+        if has_nan(&fake_logits) {
+            return Ok(StepReport::rejected(
+                metrics,
+                Network::Generator,
+                "output (D(G(z)) logits)",
+            ));
+        }
         let g_loss = bce_against(fake_logits, 1.0)?;
-        let g_loss_value = scalar(&g_loss);
+        metrics.g_loss = scalar(&g_loss);
+        if !metrics.g_loss.is_finite() {
+            return Ok(StepReport::rejected(metrics, Network::Generator, "loss"));
+        }
         let grads = GradientsParams::from_grads(g_loss.backward(), &self.generator);
+        if let Some(parameter) = first_non_finite_gradient(&self.generator, &grads) {
+            let quantity = format!("gradient of {parameter}");
+            return Ok(StepReport::rejected(metrics, Network::Generator, quantity));
+        }
         self.generator =
             self.generator_optimizer
                 .step(self.generator_lr, self.generator.clone(), grads);
 
-        Ok(StepMetrics {
-            d_loss: d_loss_value,
-            g_loss: g_loss_value,
-            d_real,
-            d_fake,
+        Ok(StepReport {
+            metrics,
+            non_finite: None,
         })
+    }
+
+    /// Returns the networks and the serialized Adam state of both optimizers, for a checkpoint.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`TrainError::Checkpoint`] when burn cannot serialize an optimizer.
+    pub fn optimizer_bytes(&self, path: &Path) -> Result<(Vec<u8>, Vec<u8>), TrainError> {
+        let encode = |optimizer: &ModuleOptimizer| {
+            optimizer
+                .into_bytes()
+                .map(|bytes| bytes.to_vec())
+                .map_err(|error| TrainError::Checkpoint {
+                    path: path.to_path_buf(),
+                    problem: CheckpointProblem::Encode(format!("optimizer state: {error}")),
+                })
+        };
+        Ok((
+            encode(&self.generator_optimizer)?,
+            encode(&self.discriminator_optimizer)?,
+        ))
+    }
+
+    /// Position of the noise stream, in 32-bit words, for a checkpoint.
+    pub fn noise_word_pos(&self) -> u128 {
+        self.noise_rng.get_word_pos()
+    }
+
+    /// Replaces the networks, the optimizers' state and the noise position with a
+    /// checkpoint's. The networks must carry the parameter ids the optimizer state is keyed
+    /// by, as [`read_checkpoint`](super::checkpoint::read_checkpoint) returns them.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`TrainError::Checkpoint`] when an optimizer's state cannot be decoded.
+    pub fn restore(&mut self, path: &Path, checkpoint: Checkpoint) -> Result<(), TrainError> {
+        let decode = |settings: &AdamSettings, bytes: Vec<u8>, name: &'static str| {
+            adam(settings)
+                .from_bytes(Bytes::from_bytes_vec(bytes))
+                .map_err(|error| TrainError::Checkpoint {
+                    path: path.to_path_buf(),
+                    problem: CheckpointProblem::InvalidOptimizer {
+                        name,
+                        detail: error.to_string(),
+                    },
+                })
+        };
+        let config = &checkpoint.state.config;
+        self.generator_optimizer = decode(
+            &config.generator_adam,
+            checkpoint.generator_optimizer,
+            "optimizer.generator",
+        )?;
+        self.discriminator_optimizer = decode(
+            &config.discriminator_adam,
+            checkpoint.discriminator_optimizer,
+            "optimizer.discriminator",
+        )?;
+        self.generator = checkpoint.generator;
+        self.discriminator = checkpoint.discriminator;
+        self.noise_rng.set_word_pos(checkpoint.state.noise_word_pos);
+        Ok(())
     }
 
     /// Draws a `[count, latent_dim]` batch of standard normal noise from the run's stream.
@@ -182,6 +345,50 @@ fn bce_against(logits: Tensor<2>, target: f32) -> Result<Tensor<1>, TrainError> 
     let targets = Tensor::full(logits.dims(), target, &logits.device());
     bce_burn::binary_cross_entropy_with_logits(logits, targets, &bce_burn::BceOptions::default())
         .map_err(TrainError::Loss)
+}
+
+fn has_nan(logits: &Tensor<2>) -> bool {
+    logits.clone().detach().is_nan().any().into_scalar::<bool>()
+}
+
+/// Returns the path of the first parameter of `module` whose gradient in `grads` has a NaN
+/// or infinite element.
+fn first_non_finite_gradient<M: Module>(module: &M, grads: &GradientsParams) -> Option<String> {
+    let mut check = GradientCheck {
+        grads,
+        path: Vec::new(),
+        first: None,
+    };
+    module.visit(&mut check);
+    check.first
+}
+
+struct GradientCheck<'a> {
+    grads: &'a GradientsParams,
+    path: Vec<String>,
+    first: Option<String>,
+}
+
+impl ModuleVisitor for GradientCheck<'_> {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_owned());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        if self.first.is_some() {
+            return;
+        }
+        let Some(grad) = self.grads.get::<D>(param.id) else {
+            return;
+        };
+        if !grad.is_finite().all().into_scalar::<bool>() {
+            self.first = Some(self.path.join("."));
+        }
+    }
 }
 
 fn mean_probability(logits: &Tensor<2>) -> f32 {

@@ -1,15 +1,28 @@
-//! GAN training: the configuration, one discriminator and generator step, and the run loop.
+//! GAN training: the configuration, one discriminator and generator step, the run loop,
+//! checkpoints and resuming.
 
 mod checkpoint;
+mod checkpoint_error;
 mod config;
 mod error;
 mod gan;
 mod metrics;
 mod run;
+mod run_folder;
+mod signals;
+mod validate;
 
-pub use checkpoint::{CHECKPOINT_FILE, load_checkpoint, save_checkpoint};
-pub use config::{AdamSettings, DataSource, TrainConfig};
+pub use checkpoint::{
+    CHECKPOINT_FILE, Checkpoint, CheckpointContents, FORMAT_VERSION, TrainingState,
+    load_checkpoint, read_checkpoint, save_checkpoint,
+};
+pub use checkpoint_error::CheckpointProblem;
+pub use config::{
+    AdamSettings, DEFAULT_CHECKPOINT_EVERY, DataSource, NonFinitePolicy, TrainConfig,
+};
 pub use error::TrainError;
-pub use gan::{Gan, StepMetrics, standard_normal};
-pub use metrics::MetricsWriter;
-pub use run::{RunSummary, train};
+pub use gan::{Gan, Network, NonFiniteValue, StepMetrics, StepReport, standard_normal};
+pub use metrics::{METRICS_HEADER, MetricsWriter};
+pub use run::{RunOptions, RunSummary, StartMode, read_run_config, run, train};
+pub use run_folder::CONFIG_FILE;
+pub use signals::StopSignal;
