@@ -138,3 +138,100 @@ fn export_to_missing_folder_exits_1() {
         "message names the file: {stderr:?}"
     );
 }
+
+/// Returns the bytes of tensor `name` in the SafeTensors file at `path`.
+fn tensor_bytes(path: &Path, name: &str) -> Vec<u8> {
+    let bytes = std::fs::read(path).expect("exported file exists");
+    let tensors = SafeTensors::deserialize(&bytes).expect("exported file is SafeTensors");
+    tensors
+        .tensor(name)
+        .unwrap_or_else(|error| panic!("{name} in {}: {error}", path.display()))
+        .data()
+        .to_vec()
+}
+
+#[test]
+fn init_from_starts_a_run_from_exported_weights() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let first = folder.path().join("first");
+    train(&first);
+    let exported = folder.path().join("first.safetensors");
+    let output = bcegan(&[
+        "export",
+        first.to_str().expect("UTF-8 path"),
+        "--torch",
+        exported.to_str().expect("UTF-8 path"),
+    ]);
+    assert!(output.status.success(), "export: {}", text(&output.stderr));
+
+    // A learning rate of 1e-30 moves no f32 weight, so the second run's linear weights
+    // after one step are exactly those it started from.
+    let second = folder.path().join("second");
+    let output = bcegan(&[
+        "train",
+        "--steps",
+        "1",
+        "--batch-size",
+        "16",
+        "--lr",
+        "1e-30",
+        "--seed",
+        "7",
+        "--init-from",
+        exported.to_str().expect("UTF-8 path"),
+        "--out",
+        second.to_str().expect("UTF-8 path"),
+    ]);
+    assert!(output.status.success(), "train: {}", text(&output.stderr));
+    let reexported = folder.path().join("second.safetensors");
+    let output = bcegan(&[
+        "export",
+        second.to_str().expect("UTF-8 path"),
+        "--torch",
+        reexported.to_str().expect("UTF-8 path"),
+    ]);
+    assert!(output.status.success(), "export: {}", text(&output.stderr));
+    for name in [
+        "gen.0.0.weight",
+        "gen.4.weight",
+        "disc.0.0.weight",
+        "disc.3.bias",
+    ] {
+        assert!(
+            tensor_bytes(&exported, name) == tensor_bytes(&reexported, name),
+            "{name} of the --init-from run equals the exported one"
+        );
+    }
+}
+
+#[test]
+fn init_from_a_file_that_is_not_safetensors_exits_2() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let bad = folder.path().join("weights.safetensors");
+    std::fs::write(&bad, b"not a SafeTensors file").expect("file is writable");
+    let output = bcegan(&[
+        "train",
+        "--steps",
+        "1",
+        "--batch-size",
+        "16",
+        "--init-from",
+        bad.to_str().expect("UTF-8 path"),
+        "--out",
+        folder.path().join("run").to_str().expect("UTF-8 path"),
+    ]);
+    let stderr = text(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "exit status; stderr {stderr:?}"
+    );
+    assert!(
+        stderr.contains("--init-from") && stderr.contains("weights.safetensors"),
+        "message names the option and the file: {stderr:?}"
+    );
+    assert!(
+        !folder.path().join("run").exists(),
+        "a rejected --init-from leaves no run folder behind"
+    );
+}

@@ -127,7 +127,7 @@ pub fn run(
         let metrics = MetricsWriter::resume(&metrics_path, counters.step)?;
         (counters, metrics)
     } else {
-        create_run_folder(config, options.mode == StartMode::NewForce)?;
+        // Read before the folder is created, so a bad file leaves no half-made run.
         if let Some(path) = &config.init_from {
             let (generator, discriminator) =
                 read_torch_networks(path, config.latent_dim, device)
@@ -135,6 +135,7 @@ pub fn run(
             gan.set_networks(generator, discriminator);
             tracing::info!(init_from = %path.display(), "initial weights read");
         }
+        create_run_folder(config, options.mode == StartMode::NewForce)?;
         let metrics = MetricsWriter::create(&metrics_path)?;
         (Counters::default(), metrics)
     };
