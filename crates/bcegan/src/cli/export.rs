@@ -21,8 +21,8 @@ pub struct ExportArgs {
     #[arg(long, value_name = "FILE.safetensors")]
     pub torch: PathBuf,
 
-    /// Length of the noise vector; needed only for a checkpoint file without a config.json
-    /// beside it
+    /// Length of the noise vector; rarely needed, because run folders, checkpoints and
+    /// exported files record it
     #[arg(long)]
     pub latent_dim: Option<usize>,
 }

@@ -65,8 +65,8 @@ pub struct SampleArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "seed")]
     pub noise: Option<PathBuf>,
 
-    /// Length of the noise vector; needed only for a checkpoint file without a config.json
-    /// beside it
+    /// Length of the noise vector; rarely needed, because run folders, checkpoints and
+    /// exported files record it
     #[arg(long)]
     pub latent_dim: Option<usize>,
 }

@@ -43,8 +43,8 @@ pub struct LoadedNetworks {
 /// with the course's PyTorch names (recognised by `gen.0.0.weight`).
 ///
 /// The noise length comes from `latent_dim` when given, else from the run's `config.json`
-/// (in the folder, or beside a checkpoint file), else from a `latent_dim` entry in the
-/// checkpoint's metadata. A PyTorch-named file records it in the shape of `gen.0.0.weight`.
+/// (in the folder, or beside a checkpoint file), else from the settings that a checkpoint
+/// stores in its `state` metadata entry. A PyTorch-named file records it in the shape of `gen.0.0.weight`.
 ///
 /// # Errors
 ///
