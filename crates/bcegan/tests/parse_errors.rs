@@ -1,6 +1,6 @@
 //! One test per input error kind of every parser: IDX, `.npy` and number lists.
 //!
-//! Each test checks that the message says what is wrong, where (file, byte offset, line or
+//! Each test checks that the message states what is wrong, where (file, byte offset, line or
 //! index) and what to do, as a user reading only the message would need.
 
 use std::io::Write;
@@ -24,7 +24,7 @@ fn assert_mentions(case: &str, message: &str, needles: &[&str]) {
     }
 }
 
-/// The message of an error result, panicking on success.
+/// Returns the message of an error result, panicking on success.
 fn message<T: std::fmt::Debug, E: std::fmt::Display>(case: &str, result: Result<T, E>) -> String {
     match result {
         Ok(value) => panic!("{case}: expected an error, got {value:?}"),
@@ -87,8 +87,8 @@ fn idx_zero_dimension_message() {
 
 #[test]
 fn idx_huge_dimensions_rejected_before_reading() {
-    // 65,536 images of 256 x 256 declare 4 GiB + 0 bytes: one past the limit would be
-    // the same; the file itself has no data at all.
+    // 65,537 images of 256 x 256 declare 4 GiB + 64 KiB, just past the limit, in a file
+    // with no data at all.
     let bytes = idx_header(IMAGES_MAGIC, &[65_537, 256, 256]);
     let result = parse_images(&bytes, "huge.idx");
     assert!(
@@ -159,7 +159,7 @@ fn idx_trailing_garbage_message() {
 #[test]
 fn idx_gzip_bomb_stops_counting() {
     // 2 labels followed by 100 MiB of zeros, which compress to about 100 KiB: the reader
-    // must stop counting at its 64 MiB limit and say the count is a lower bound.
+    // must stop counting at its 64 MiB limit and report the count as a lower bound.
     let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
     let chunk = vec![0_u8; 1 << 20];
     let mut header = idx_header(LABELS_MAGIC, &[2]);
@@ -191,7 +191,7 @@ fn idx_gzip_bomb_stops_counting() {
 
 #[test]
 fn idx_gzip_declaring_more_than_present() {
-    // The header declares 4 GiB - 1 labels; the gzip stream holds 3. Nothing near the
+    // The header declares 4 GiB - 1 labels, and the gzip stream contains 3. Nothing near the
     // declared size may be reserved (the test would abort on allocation failure).
     let mut bytes = idx_header(LABELS_MAGIC, &[u32::MAX]);
     bytes.extend_from_slice(&[1, 2, 3]);
@@ -315,7 +315,7 @@ fn npy_fortran_order_message() {
 
 #[test]
 fn npy_wrong_shape_message() {
-    // The shape declares 3 elements; the data holds 2.
+    // The shape declares 3 elements, and the data contains 2.
     let bytes = npy(
         "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }",
         &[0; 16],

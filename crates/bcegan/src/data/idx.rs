@@ -236,7 +236,7 @@ impl<R: Read> IdxReader<'_, R> {
             }
             total += read;
         }
-        // The data may end exactly at the limit; one more byte tells.
+        // The data may end exactly at the limit, so read one more byte to find out.
         let read = self.read_up_to(&mut chunk[..1])?;
         Ok((total, read == 0))
     }

@@ -14,10 +14,10 @@ use super::{NumbersError, Precision};
 ///
 /// # Errors
 ///
-/// [`NumbersError`] when the data has no header row, a requested column is missing or
-/// appears twice, a row has a different number of fields than the header, a cell of a
-/// requested column is empty, is not a number or does not fit `precision`, or the data is
-/// not valid UTF-8. Each error names the line and the column.
+/// [`NumbersError`] when the data has no header row, or a requested column is missing or
+/// appears twice. Also when a row is not valid UTF-8 or has a different number of fields
+/// than the header, or when a cell of a requested column is empty, is not a number or does
+/// not fit `precision`. Each error names the line, and a cell error names the column.
 pub fn parse_csv_columns(
     bytes: &[u8],
     path: &Path,

@@ -192,7 +192,7 @@ pub enum NumbersError {
         path: PathBuf,
         /// Line where the row starts, from 1.
         line: u64,
-        /// What is wrong and how to fix it.
+        /// The problem and its fix.
         reason: String,
     },
     /// A cell of a requested column is empty.

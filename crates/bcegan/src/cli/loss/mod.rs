@@ -74,15 +74,15 @@ pub struct LossArgs {
     )]
     pub csv: Option<String>,
 
-    /// Name of the --csv column that holds the probabilities.
+    /// Name of the --csv column with the probabilities.
     #[arg(long, value_name = "NAME", requires = "csv")]
     pub probs_col: Option<String>,
 
-    /// Name of the --csv column that holds the logits.
+    /// Name of the --csv column with the logits.
     #[arg(long, value_name = "NAME", requires = "csv")]
     pub logits_col: Option<String>,
 
-    /// Name of the --csv column that holds the targets.
+    /// Name of the --csv column with the targets.
     #[arg(
         long,
         value_name = "NAME",
@@ -91,7 +91,7 @@ pub struct LossArgs {
     )]
     pub targets_col: Option<String>,
 
-    /// Name of the --csv column that holds the weights [default: all 1].
+    /// Name of the --csv column with the weights [default: all 1].
     #[arg(long, value_name = "NAME", requires = "csv")]
     pub weights_col: Option<String>,
 
