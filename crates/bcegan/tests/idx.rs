@@ -418,6 +418,34 @@ fn from_dir_count_mismatch_rejected() {
 }
 
 #[test]
+fn from_dir_label_ten_rejected() {
+    let dir = temp_dir();
+    let mut labels = raw_labels();
+    // Label index 5 sits at byte 8 + 5 of the uncompressed file, after the header.
+    labels[8 + 5] = 10;
+    write_file(
+        dir.path(),
+        "train-images-idx3-ubyte.gz",
+        embedded::IMAGES_GZ,
+    );
+    write_file(dir.path(), "train-labels-idx1-ubyte", &labels);
+    let result = Dataset::from_dir(dir.path());
+    let message = result
+        .as_ref()
+        .err()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    assert!(
+        matches!(result, Err(DataError::LabelOutOfRange { .. })),
+        "label 10 in a 10-class set: expected LabelOutOfRange, got {result:?}"
+    );
+    assert!(
+        message.contains("train-labels-idx1-ubyte") && message.contains("13"),
+        "message names the file and the byte offset 13: {message:?}"
+    );
+}
+
+#[test]
 fn from_dir_empty_lists_names() {
     let dir = temp_dir();
     let result = Dataset::from_dir(dir.path());

@@ -10,6 +10,10 @@ use super::embedded;
 use super::error::DataError;
 use super::idx::{self, IdxImages};
 
+/// Classes of the MNIST-format datasets bcegan reads: digits 0–9, or Fashion-MNIST's ten
+/// kinds of clothing.
+pub const CLASS_COUNT: usize = 10;
+
 /// File-name stems tried by [`Dataset::from_dir`], in order: the MNIST and Fashion-MNIST
 /// training set, then the names of the embedded digits.
 const STEMS: [&str; 2] = ["train", "digits"];
@@ -91,7 +95,8 @@ impl Dataset {
     ///
     /// # Errors
     ///
-    /// Returns [`DataError::CountMismatch`] when the counts differ.
+    /// Returns [`DataError::CountMismatch`] when the counts differ, and
+    /// [`DataError::LabelOutOfRange`] for a label of [`CLASS_COUNT`] or more.
     pub fn from_idx(
         images: IdxImages,
         labels: Vec<u8>,
@@ -106,6 +111,7 @@ impl Dataset {
                 labels: labels.len(),
             });
         }
+        idx::check_labels(&labels, CLASS_COUNT, labels_file)?;
         Ok(Self {
             images: images.pixels,
             labels,

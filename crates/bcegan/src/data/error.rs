@@ -104,15 +104,53 @@ pub enum DataError {
 
     /// Bytes follow the size that the header declares.
     #[error(
-        "{file}: the header declares {expected} bytes, but the data has {actual}, so the dimensions do not match the data; the file is corrupt"
+        "{file}: the header declares {expected} bytes, but the data has {}{actual}, so the dimensions do not match the data; the file is corrupt, or its dimensions were edited",
+        if *.counted_all { "" } else { "at least " }
     )]
     TrailingBytes {
         /// The file.
         file: String,
         /// Header plus body size that the header declares.
         expected: usize,
-        /// Bytes present.
+        /// Bytes present, counted up to 64 MiB past `expected`.
         actual: usize,
+        /// False when counting stopped at the limit, so that `actual` is a lower bound.
+        counted_all: bool,
+    },
+
+    /// The header declares more data than the reader accepts.
+    #[error(
+        "{file}: dimensions {dimensions:?} at byte 4 declare {declared} bytes of {kind}, more than the limit of {limit} bytes; the header is corrupt, or split the set into smaller files"
+    )]
+    TooLarge {
+        /// The file.
+        file: String,
+        /// `"images"` or `"labels"`.
+        kind: &'static str,
+        /// The dimensions read.
+        dimensions: Vec<usize>,
+        /// Body size that the header declares.
+        declared: usize,
+        /// The limit, [`MAX_DATA_BYTES`](super::idx::MAX_DATA_BYTES).
+        limit: usize,
+    },
+
+    /// A label is not below the number of classes.
+    #[error(
+        "{file}: label {label} at index {index} (byte {offset}) is not below the class count {classes}; use labels 0 to {}, or a dataset with more classes",
+        .classes.saturating_sub(1)
+    )]
+    LabelOutOfRange {
+        /// The label file.
+        file: String,
+        /// Position of the label, from 0.
+        index: usize,
+        /// Byte offset of the label in the uncompressed file.
+        offset: usize,
+        /// The label read.
+        label: u8,
+        /// Number of classes.
+        classes: usize,
     },
 
     /// The file starts like gzip but does not decompress.

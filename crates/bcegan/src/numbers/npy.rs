@@ -7,11 +7,11 @@ pub(super) const NPY_MAGIC: &[u8] = b"\x93NUMPY";
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NpyError {
     /// The bytes do not start with `\x93NUMPY`.
-    #[error("missing the \\x93NUMPY magic string")]
+    #[error("missing the \\x93NUMPY magic string at byte 0; save the array with numpy.save")]
     MissingMagic,
     /// The file ends inside the preamble or the header.
     #[error(
-        "file ends inside the header: the header needs {expected} bytes, the file has {actual}"
+        "the file ends at byte {actual}, inside the header, which needs {expected} bytes; the file is incomplete, save or copy it again"
     )]
     TruncatedHeader {
         /// Bytes needed up to the end of the header.
@@ -20,7 +20,9 @@ pub enum NpyError {
         actual: usize,
     },
     /// The format version is not 1.0, 2.0 or 3.0.
-    #[error("unsupported format version {major}.{minor}: expected 1.0, 2.0 or 3.0")]
+    #[error(
+        "unsupported format version {major}.{minor} at byte 6: expected 1.0, 2.0 or 3.0; save the array with numpy.save"
+    )]
     UnsupportedVersion {
         /// Major version byte.
         major: u8,
@@ -28,14 +30,18 @@ pub enum NpyError {
         minor: u8,
     },
     /// The header dictionary could not be parsed.
-    #[error("invalid header: {reason}")]
+    #[error(
+        "invalid header at byte {offset}: {reason}; save the array with numpy.save, which writes a valid header"
+    )]
     InvalidHeader {
+        /// Byte offset in the file where the problem was found.
+        offset: usize,
         /// The expected token and the text found instead.
         reason: String,
     },
     /// The data type is not one of `<f4`, `<f8`, `>f4`, `>f8`, `|u1`, `|i1`, `<i4`, `<i8`, `>i4`, `>i8`.
     #[error(
-        "unsupported dtype `{descr}`: expected one of <f4, <f8, >f4, >f8, |u1, |i1, <i4, <i8, >i4, >i8"
+        "unsupported dtype `{descr}` in the header: expected one of <f4, <f8, >f4, >f8, |u1, |i1, <i4, <i8, >i4, >i8; convert the array with .astype(numpy.float64) before saving"
     )]
     UnsupportedDtype {
         /// The `descr` value of the header.
@@ -43,20 +49,24 @@ pub enum NpyError {
     },
     /// The array is stored in Fortran (column-major) order.
     #[error(
-        "fortran_order is True: only C-order arrays are supported, save with np.ascontiguousarray"
+        "fortran_order is True in the header: only C-order arrays are supported; save numpy.ascontiguousarray(array) instead"
     )]
     FortranOrder,
     /// The element count or byte size implied by the shape overflows `usize`.
-    #[error("shape {shape:?} is too large")]
+    #[error(
+        "shape {shape:?} in the header has more bytes than this machine can address; the header is corrupt, save the array again"
+    )]
     ShapeOverflow {
         /// The shape from the header.
         shape: Vec<usize>,
     },
     /// The data section does not have the size the shape and dtype imply.
     #[error(
-        "data is {actual} bytes, but shape {shape:?} with {item_size}-byte items needs {expected} bytes"
+        "the data from byte {offset} is {actual} bytes, but shape {shape:?} with {item_size}-byte items needs {expected} bytes; the file is truncated or its header is wrong, save or copy it again"
     )]
     DataLength {
+        /// Byte offset in the file where the data starts.
+        offset: usize,
         /// The shape from the header.
         shape: Vec<usize>,
         /// Bytes per element.
@@ -152,8 +162,10 @@ pub fn decode_npy(bytes: &[u8]) -> Result<Vec<f64>, NpyError> {
     if !bytes.starts_with(NPY_MAGIC) {
         return Err(NpyError::MissingMagic);
     }
-    let (header_text, data) = split_npy_header(bytes)?;
-    let header = parse_npy_header(header_text)?;
+    let (header_text, header_start) = split_npy_header(bytes)?;
+    let data_start = header_start + header_text.len();
+    let data = &bytes[data_start..];
+    let header = parse_npy_header(header_text, header_start)?;
     let dtype = NpyDtype::from_descr(&header.descr).ok_or_else(|| NpyError::UnsupportedDtype {
         descr: header.descr.clone(),
     })?;
@@ -172,6 +184,7 @@ pub fn decode_npy(bytes: &[u8]) -> Result<Vec<f64>, NpyError> {
     let expected = count.checked_mul(dtype.size).ok_or_else(overflow)?;
     if data.len() != expected {
         return Err(NpyError::DataLength {
+            offset: data_start,
             shape: header.shape.clone(),
             item_size: dtype.size,
             expected,
@@ -185,8 +198,8 @@ pub fn decode_npy(bytes: &[u8]) -> Result<Vec<f64>, NpyError> {
         .collect())
 }
 
-/// Splits `.npy` bytes into the header text and the data section.
-fn split_npy_header(bytes: &[u8]) -> Result<(&str, &[u8]), NpyError> {
+/// Returns the header text of `.npy` bytes and its byte offset; the data follows it.
+fn split_npy_header(bytes: &[u8]) -> Result<(&str, usize), NpyError> {
     // Preamble: 6-byte magic, major and minor version bytes, then the header length as a
     // little-endian u16 (version 1.0) or u32 (versions 2.0 and 3.0).
     let truncated = |expected: usize| NpyError::TruncatedHeader {
@@ -221,15 +234,21 @@ fn split_npy_header(bytes: &[u8]) -> Result<(&str, &[u8]), NpyError> {
 
     // Versions 1.0 and 2.0 use latin-1 headers, 3.0 uses UTF-8; every header numpy writes
     // for the supported dtypes is ASCII, which both decodings agree on.
-    let header_text = std::str::from_utf8(header_bytes).map_err(|_| NpyError::InvalidHeader {
-        reason: "header is not ASCII or UTF-8 text".to_owned(),
-    })?;
-    Ok((header_text, &bytes[header_end..]))
+    let header_text =
+        std::str::from_utf8(header_bytes).map_err(|error| NpyError::InvalidHeader {
+            offset: preamble_end + error.valid_up_to(),
+            reason: "header is not ASCII or UTF-8 text".to_owned(),
+        })?;
+    Ok((header_text, preamble_end))
 }
 
 /// Parses the header dictionary, e.g. `{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }`.
-fn parse_npy_header(text: &str) -> Result<NpyHeader, NpyError> {
-    let mut parser = HeaderParser { rest: text };
+/// `start` is the byte offset of `text` in the file, for error messages.
+fn parse_npy_header(text: &str, start: usize) -> Result<NpyHeader, NpyError> {
+    let mut parser = HeaderParser {
+        rest: text,
+        end: start + text.len(),
+    };
     let mut descr = None;
     let mut fortran_order = None;
     let mut shape = None;
@@ -246,7 +265,7 @@ fn parse_npy_header(text: &str) -> Result<NpyHeader, NpyError> {
             "fortran_order" => fortran_order = Some(parser.boolean()?),
             "shape" => shape = Some(parser.shape()?),
             other => {
-                return Err(invalid_header(format!("unexpected key '{other}'")));
+                return Err(parser.invalid(format!("unexpected key '{other}'")));
             }
         }
         if !parser.accept(',') {
@@ -256,26 +275,30 @@ fn parse_npy_header(text: &str) -> Result<NpyHeader, NpyError> {
     }
 
     Ok(NpyHeader {
-        descr: descr.ok_or_else(|| invalid_header("missing key 'descr'"))?,
+        descr: descr.ok_or_else(|| parser.invalid("missing key 'descr'"))?,
         fortran_order: fortran_order
-            .ok_or_else(|| invalid_header("missing key 'fortran_order'"))?,
-        shape: shape.ok_or_else(|| invalid_header("missing key 'shape'"))?,
+            .ok_or_else(|| parser.invalid("missing key 'fortran_order'"))?,
+        shape: shape.ok_or_else(|| parser.invalid("missing key 'shape'"))?,
     })
-}
-
-fn invalid_header(reason: impl Into<String>) -> NpyError {
-    NpyError::InvalidHeader {
-        reason: reason.into(),
-    }
 }
 
 /// A cursor over the Python literal subset used in `.npy` headers: a dict of quoted
 /// strings, `True`/`False` and tuples of non-negative integers.
 struct HeaderParser<'a> {
     rest: &'a str,
+    /// Byte offset in the file where the header text ends.
+    end: usize,
 }
 
 impl HeaderParser<'_> {
+    /// Builds an [`NpyError::InvalidHeader`] at the current position.
+    fn invalid(&self, reason: impl Into<String>) -> NpyError {
+        NpyError::InvalidHeader {
+            offset: self.end - self.rest.len(),
+            reason: reason.into(),
+        }
+    }
+
     fn skip_whitespace(&mut self) {
         self.rest = self.rest.trim_start();
     }
@@ -302,7 +325,7 @@ impl HeaderParser<'_> {
 
     fn unexpected(&self, expected: &str) -> NpyError {
         let found: String = self.rest.chars().take(20).collect();
-        invalid_header(format!("expected {expected}, found `{found}`"))
+        self.invalid(format!("expected {expected}, found `{found}`"))
     }
 
     /// Parses a string in single or double quotes (no escapes: numpy writes none here).
@@ -315,7 +338,7 @@ impl HeaderParser<'_> {
         let body = &self.rest[1..];
         let end = body
             .find(quote)
-            .ok_or_else(|| invalid_header("unterminated string"))?;
+            .ok_or_else(|| self.invalid("unterminated string"))?;
         self.rest = &body[end + 1..];
         Ok(body[..end].to_owned())
     }
@@ -363,6 +386,6 @@ impl HeaderParser<'_> {
             .unwrap_or(&self.rest[digits_end..]);
         digits
             .parse()
-            .map_err(|_| invalid_header(format!("dimension {digits} is too large")))
+            .map_err(|_| self.invalid(format!("dimension {digits} is too large")))
     }
 }

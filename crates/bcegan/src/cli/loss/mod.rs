@@ -12,7 +12,12 @@ use bce::{BceError, Float, Loss, PosWeight, ProbClamp, Reduction};
 use clap::{ArgGroup, Parser, ValueEnum};
 use serde::Serialize;
 
-use crate::numbers::{NumbersError, Precision, parse_number_list};
+use std::path::PathBuf;
+
+use crate::numbers::{
+    NumbersError, Precision, STDIN_ARGUMENT, STDIN_NAME, parse_csv_columns, parse_number_list,
+    read_stdin,
+};
 
 mod output;
 
@@ -27,11 +32,15 @@ use output::{format_in_dtype, write_json, write_text};
     long_about = None,
     after_help = "Each LIST is comma-separated numbers (0.2,1,-inf) or @FILE: a .npy file, \
                   or a text file of numbers separated by commas, whitespace or newlines. \
+                  @- reads a LIST from standard input in either format, and --csv - reads \
+                  the CSV file from standard input; only one option can read standard input. \
+                  --csv takes the numbers from named columns of a CSV file with a header row \
+                  (fields may be quoted as in RFC 4180), one row per element. \
                   inf, -inf and nan are read as numbers, and the cost function then accepts \
                   or rejects them. A number that overflows or rounds to 0 in --dtype is \
                   rejected. An empty LIST (\"\") is an empty input. Invalid input exits with \
                   status 2.",
-    group(ArgGroup::new("values").required(true).args(["probs", "logits"]))
+    group(ArgGroup::new("values").required(true).args(["probs", "logits", "probs_col", "logits_col"]))
 )]
 pub struct LossArgs {
     /// Probabilities h in [0, 1], one per element (LIST or @FILE).
@@ -43,12 +52,48 @@ pub struct LossArgs {
     pub logits: Option<String>,
 
     /// Targets y in [0, 1], one per element; soft targets are allowed (LIST or @FILE).
-    #[arg(long, value_name = "LIST", allow_hyphen_values = true)]
-    pub targets: String,
+    #[arg(
+        long,
+        value_name = "LIST",
+        allow_hyphen_values = true,
+        required_unless_present = "csv"
+    )]
+    pub targets: Option<String>,
 
     /// Weight of each element's cost, one per element (LIST or @FILE) [default: all 1].
     #[arg(long, value_name = "LIST", allow_hyphen_values = true)]
     pub weights: Option<String>,
+
+    /// CSV file with a header row, read in place of --probs/--logits, --targets and
+    /// --weights; `-` reads it from standard input. Name its columns with --probs-col or
+    /// --logits-col, --targets-col and optionally --weights-col.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["probs", "logits", "targets", "weights"]
+    )]
+    pub csv: Option<String>,
+
+    /// Name of the --csv column with the probabilities.
+    #[arg(long, value_name = "NAME", requires = "csv")]
+    pub probs_col: Option<String>,
+
+    /// Name of the --csv column with the logits.
+    #[arg(long, value_name = "NAME", requires = "csv")]
+    pub logits_col: Option<String>,
+
+    /// Name of the --csv column with the targets.
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "csv",
+        required_unless_present = "targets"
+    )]
+    pub targets_col: Option<String>,
+
+    /// Name of the --csv column with the weights [default: all 1].
+    #[arg(long, value_name = "NAME", requires = "csv")]
+    pub weights_col: Option<String>,
 
     /// Weight of the positive term y·log h: one number for every element, or one per
     /// class, in which case the inputs are read as a row-major [n, classes] array with
@@ -160,9 +205,24 @@ pub enum LossCommandError {
         /// The parse error.
         error: NumbersError,
     },
-    /// Neither or both of `--probs` and `--logits` were given.
-    #[error("invalid arguments: give exactly one of --probs and --logits")]
+    /// Neither or both of `--probs` and `--logits` were given, or the targets are missing,
+    /// or CSV columns were named without `--csv`.
+    #[error(
+        "invalid arguments: give exactly one of --probs and --logits with --targets, or --csv \
+         with exactly one of --probs-col and --logits-col and with --targets-col"
+    )]
     ValuesOption,
+    /// More than one option reads standard input.
+    #[error(
+        "invalid arguments: {first} and {second} both read standard input, which can be read \
+         only once; save one of them to a file"
+    )]
+    StdinTwice {
+        /// The first option that reads standard input.
+        first: &'static str,
+        /// The second option that reads standard input.
+        second: &'static str,
+    },
     /// The cost function rejected the input.
     ///
     /// The message is written for the command line: values in `--dtype`, options in place
@@ -229,7 +289,10 @@ impl LossCommandError {
     #[must_use]
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::Numbers { .. } | Self::ValuesOption | Self::Bce { .. } => 2,
+            Self::Numbers { .. }
+            | Self::ValuesOption
+            | Self::StdinTwice { .. }
+            | Self::Bce { .. } => 2,
             Self::Output(_) => 1,
         }
     }
@@ -288,22 +351,113 @@ struct ParsedLists {
 
 impl ParsedLists {
     fn parse(args: &LossArgs) -> Result<Self, LossCommandError> {
-        // clap's "values" group already enforces exactly one of the two, but a `LossArgs`
-        // built in code bypasses it.
+        check_stdin_once(args)?;
+        let precision = Precision::from(args.dtype);
+        if let Some(csv) = &args.csv {
+            return Self::parse_csv(args, csv, precision);
+        }
+        // clap's "values" group and `required_unless_present` already enforce these, but a
+        // `LossArgs` built in code bypasses them.
+        let has_columns = args.probs_col.is_some()
+            || args.logits_col.is_some()
+            || args.targets_col.is_some()
+            || args.weights_col.is_some();
         let (kind, option, text) = match (&args.probs, &args.logits) {
             (Some(probs), None) => (ValueKind::Probs, "probs", probs.as_str()),
             (None, Some(logits)) => (ValueKind::Logits, "logits", logits.as_str()),
             _ => return Err(LossCommandError::ValuesOption),
         };
-        let precision = Precision::from(args.dtype);
+        let targets = match &args.targets {
+            Some(targets) if !has_columns => targets,
+            _ => return Err(LossCommandError::ValuesOption),
+        };
         Ok(Self {
             kind,
             values: parse_list(option, text, precision)?,
-            targets: parse_list("targets", &args.targets, precision)?,
+            targets: parse_list("targets", targets, precision)?,
             weights: parse_optional_list("weights", args.weights.as_deref(), precision)?,
             pos_weight: parse_optional_list("pos-weight", args.pos_weight.as_deref(), precision)?,
         })
     }
+
+    /// Reads the values, targets and weights from the named columns of the `--csv` file.
+    fn parse_csv(
+        args: &LossArgs,
+        csv: &str,
+        precision: Precision,
+    ) -> Result<Self, LossCommandError> {
+        let has_lists = args.probs.is_some()
+            || args.logits.is_some()
+            || args.targets.is_some()
+            || args.weights.is_some();
+        let (kind, values_column) = match (&args.probs_col, &args.logits_col) {
+            (Some(probs), None) => (ValueKind::Probs, probs.as_str()),
+            (None, Some(logits)) => (ValueKind::Logits, logits.as_str()),
+            _ => return Err(LossCommandError::ValuesOption),
+        };
+        let targets_column = match &args.targets_col {
+            Some(targets) if !has_lists => targets.as_str(),
+            _ => return Err(LossCommandError::ValuesOption),
+        };
+        let mut columns = vec![values_column, targets_column];
+        columns.extend(args.weights_col.as_deref());
+
+        let csv_error = |error| LossCommandError::Numbers {
+            option: "csv",
+            error,
+        };
+        let (bytes, path) = if csv == "-" {
+            (read_stdin().map_err(csv_error)?, PathBuf::from(STDIN_NAME))
+        } else {
+            let path = PathBuf::from(csv);
+            let bytes = std::fs::read(&path).map_err(|source| {
+                csv_error(NumbersError::Read {
+                    path: path.clone(),
+                    source,
+                })
+            })?;
+            (bytes, path)
+        };
+        let mut lists = parse_csv_columns(&bytes, &path, &columns, precision)
+            .map_err(csv_error)?
+            .into_iter();
+        let values = lists.next().unwrap_or_default();
+        let targets = lists.next().unwrap_or_default();
+        let weights = lists.next();
+        Ok(Self {
+            kind,
+            values,
+            targets,
+            weights,
+            pos_weight: parse_optional_list("pos-weight", args.pos_weight.as_deref(), precision)?,
+        })
+    }
+}
+
+/// Rejects a command line on which two options read standard input: the first would
+/// consume all of it, and the second would silently read nothing.
+fn check_stdin_once(args: &LossArgs) -> Result<(), LossCommandError> {
+    let lists = [
+        ("--probs", args.probs.as_deref()),
+        ("--logits", args.logits.as_deref()),
+        ("--targets", args.targets.as_deref()),
+        ("--weights", args.weights.as_deref()),
+        ("--pos-weight", args.pos_weight.as_deref()),
+    ];
+    let mut readers = lists
+        .iter()
+        .filter(|(_, text)| *text == Some(STDIN_ARGUMENT))
+        .map(|(option, _)| *option)
+        .chain(
+            args.csv
+                .as_deref()
+                .filter(|&csv| csv == "-")
+                .map(|_| "--csv"),
+        );
+    if let (Some(first), Some(second)) = (readers.next(), readers.next()) {
+        return Err(LossCommandError::StdinTwice { first, second });
+    }
+    Ok(())
 }
 
 fn parse_list(
