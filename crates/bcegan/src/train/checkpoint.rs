@@ -105,11 +105,27 @@ pub struct CheckpointContents<'a> {
     pub discriminator_optimizer: &'a [u8],
 }
 
-/// One tensor ready to be written: dtype, shape and little-endian bytes.
-struct RawTensor {
+/// One tensor ready to be written: dtype, shape and little-endian bytes. The bytes are
+/// borrowed or moved rather than copied, which keeps the peak memory of a write down.
+struct RawTensor<'a> {
     dtype: Dtype,
     shape: Vec<usize>,
-    bytes: Vec<u8>,
+    bytes: RawBytes<'a>,
+}
+
+/// Bytes of a [`RawTensor`]: a network tensor's own buffer, or the optimizer state.
+enum RawBytes<'a> {
+    Owned(Bytes),
+    Borrowed(&'a [u8]),
+}
+
+impl RawBytes<'_> {
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Self::Owned(bytes) => bytes,
+            Self::Borrowed(bytes) => bytes,
+        }
+    }
 }
 
 /// Writes a checkpoint to `path`, replacing it atomically. `state.param_ids` is filled
@@ -150,7 +166,7 @@ pub fn save_checkpoint(
         let raw = RawTensor {
             dtype: Dtype::F32,
             shape: shape.to_vec(),
-            bytes: bytes.to_vec(),
+            bytes: RawBytes::Owned(bytes),
         };
         tensors.insert(name, raw);
     }
@@ -161,7 +177,7 @@ pub fn save_checkpoint(
         let raw = RawTensor {
             dtype: Dtype::U8,
             shape: vec![bytes.len()],
-            bytes: bytes.to_vec(),
+            bytes: RawBytes::Borrowed(bytes),
         };
         tensors.insert(name.to_owned(), raw);
     }
@@ -191,7 +207,7 @@ pub fn save_checkpoint(
     ]);
     let mut views = Vec::with_capacity(tensors.len());
     for (name, raw) in &tensors {
-        let view = TensorView::new(raw.dtype, raw.shape.clone(), &raw.bytes)
+        let view = TensorView::new(raw.dtype, raw.shape.clone(), raw.bytes.as_slice())
             .map_err(|error| encode_error(format!("tensor {name}: {error}")))?;
         views.push((name.as_str(), view));
     }

@@ -240,11 +240,10 @@ impl Gan {
     /// # Errors
     ///
     /// Returns [`TrainError::Checkpoint`] when burn cannot serialize an optimizer.
-    pub fn optimizer_bytes(&self, path: &Path) -> Result<(Vec<u8>, Vec<u8>), TrainError> {
+    pub fn optimizer_bytes(&self, path: &Path) -> Result<(Bytes, Bytes), TrainError> {
         let encode = |optimizer: &ModuleOptimizer| {
             optimizer
                 .into_bytes()
-                .map(|bytes| bytes.to_vec())
                 .map_err(|error| TrainError::Checkpoint {
                     path: path.to_path_buf(),
                     problem: CheckpointProblem::Encode(format!("optimizer state: {error}")),
