@@ -23,6 +23,7 @@
 //! [`CHUNK`] of four groups, whose independent dependency chains overlap.
 
 pub mod dispatch;
+mod hard;
 mod math;
 mod narrow;
 mod program;
@@ -77,6 +78,9 @@ struct Shared<'a, T, P> {
     plan: &'a Plan<'a, T>,
     /// `1/n` for the mean's gradient, else 1.
     grad_scale: f64,
+    /// Whether the options allow the hard-target path (`hard`): no
+    /// weights, no label smoothing, `pos_weight` 1.
+    hard_settings: bool,
 }
 
 /// Result of one block.
@@ -187,6 +191,9 @@ fn run<T: Float, P: Program>(
             Reduction::Mean => 1.0 / len as f64,
             Reduction::Sum | Reduction::None => 1.0,
         },
+        hard_settings: plan.weights.is_none()
+            && plan.label_smoothing == 0.0
+            && matches!(plan.pos_weight, ResolvedPosWeight::Scalar(value) if value == 1.0),
     };
     let isa = dispatch::current();
 
@@ -327,7 +334,21 @@ fn block<T: Float, P: Program, const GRAD: bool, const WEIGHTED: bool, const NAR
     let chunked = values.len() / CHUNK * CHUNK;
     let head = values.len() / LANES * LANES;
     let slices = (values, targets, weights);
+    // Hard targets under the settings `hard` serves take that path, a
+    // chunk or group at a time; the rest, and the tail, the general one.
+    let hard = NARROW && !WEIGHTED && shared.hard_settings;
     for offset in (0..chunked).step_by(CHUNK) {
+        if hard
+            && hard_group::<T, P, GRAD, CHUNK>(
+                shared,
+                offset,
+                (values, targets),
+                &mut state.sum,
+                (costs.as_deref_mut(), grad.as_deref_mut()),
+            )
+        {
+            continue;
+        }
         head_group::<T, P, GRAD, WEIGHTED, NARROW, CHUNK>(
             shared,
             (start, offset),
@@ -337,6 +358,17 @@ fn block<T: Float, P: Program, const GRAD: bool, const WEIGHTED: bool, const NAR
         );
     }
     for offset in (chunked..head).step_by(LANES) {
+        if hard
+            && hard_group::<T, P, GRAD, LANES>(
+                shared,
+                offset,
+                (values, targets),
+                &mut state.sum,
+                (costs.as_deref_mut(), grad.as_deref_mut()),
+            )
+        {
+            continue;
+        }
         head_group::<T, P, GRAD, WEIGHTED, NARROW, LANES>(
             shared,
             (start, offset),
@@ -412,6 +444,45 @@ fn head_group<
     );
     store(costs, offset, &cost);
     store(grad, offset, &element_grad);
+}
+
+/// Runs the `W` elements of a block from `offset` on the hard-target path
+/// (`hard`), stores their outputs and adds their costs to `sum`, group by
+/// group as [`group_lanes`] does. Returns `false`, with nothing written,
+/// where that path does not serve them.
+#[inline(always)]
+fn hard_group<T: Float, P: Program, const GRAD: bool, const W: usize>(
+    shared: &Shared<'_, T, P>,
+    offset: usize,
+    (values, targets): (&[T], &[T]),
+    sum: &mut LaneSum,
+    (costs, grad): (Option<&mut [T]>, Option<&mut [T]>),
+) -> bool {
+    let values = &values[offset..offset + W];
+    let targets = &targets[offset..offset + W];
+    let narrow_values: [f32; W] = core::array::from_fn(|j| values[j].to_f32());
+    let narrow_targets: [f32; W] = core::array::from_fn(|j| targets[j].to_f32());
+    let mut cost = [0.0_f32; W];
+    let mut element_grad = [0.0_f64; W];
+    let served = shared.program.group_hard::<GRAD, W>(
+        &narrow_values,
+        &narrow_targets,
+        shared.grad_scale,
+        &mut cost,
+        &mut element_grad,
+    );
+    if !served {
+        return false;
+    }
+    let wide: [f64; W] = core::array::from_fn(|j| f64::from(cost[j]));
+    store(costs, offset, &wide);
+    if GRAD {
+        store(grad, offset, &element_grad);
+    }
+    for group in wide.chunks_exact(LANES) {
+        sum.add(group);
+    }
+    true
 }
 
 /// Accumulators of one block.
