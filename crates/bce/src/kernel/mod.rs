@@ -30,12 +30,12 @@ mod program;
 
 use rayon::prelude::*;
 
+use crate::Loss;
 use crate::check::{self, Form, Plan, ResolvedPosWeight};
 use crate::error::BceError;
 use crate::float::Float;
 use crate::options::{ProbClamp, Reduction};
 use crate::reduce::{BLOCK, LaneSum, pairwise};
-use crate::{Loss, LossAndGrad};
 use dispatch::Isa;
 use program::{Logits, Probs, Program};
 
@@ -51,24 +51,6 @@ const CHUNK: usize = 4 * LANES;
 /// Below this many elements the kernels run on the calling thread; from it
 /// on, blocks of 4096 elements are tasks of the current rayon pool.
 pub const PARALLEL_MIN: usize = 1 << 15;
-
-/// Outputs a call writes besides the reduced cost.
-#[derive(Debug, Clone, Copy)]
-struct Outputs {
-    per_element: bool,
-    grad: bool,
-}
-
-impl Outputs {
-    /// Returns the outputs of a call under `plan`: per-element costs for `Reduction::None`,
-    /// and the gradient when `grad` is set.
-    fn for_plan<T>(plan: &Plan<'_, T>, grad: bool) -> Self {
-        Self {
-            per_element: plan.reduction == Reduction::None,
-            grad,
-        }
-    }
-}
 
 /// Inputs shared by every block.
 struct Shared<'a, T, P> {
@@ -96,16 +78,13 @@ pub(crate) fn probs_loss<T: Float>(
     targets: &[T],
     plan: &Plan<'_, T>,
 ) -> Result<Loss<T>, BceError> {
-    let outputs = Outputs::for_plan(plan, false);
     run(
         probs_program(plan.clamp),
         Form::Probs,
-        probs,
-        targets,
+        (probs, targets),
         plan,
-        outputs,
+        &mut [],
     )
-    .map(|r| r.loss)
 }
 
 /// Computes the loss of logits (validated options in `plan`).
@@ -114,35 +93,35 @@ pub(crate) fn logits_loss<T: Float>(
     targets: &[T],
     plan: &Plan<'_, T>,
 ) -> Result<Loss<T>, BceError> {
-    let outputs = Outputs::for_plan(plan, false);
-    run(Logits, Form::Logits, logits, targets, plan, outputs).map(|r| r.loss)
+    run(Logits, Form::Logits, (logits, targets), plan, &mut [])
 }
 
-/// Computes the loss of probabilities and its gradient.
+/// Computes the loss of probabilities and writes its gradient into `grad`
+/// (of the same length as `probs`, checked by the caller).
 pub(crate) fn probs_loss_and_grad<T: Float>(
     probs: &[T],
     targets: &[T],
     plan: &Plan<'_, T>,
-) -> Result<LossAndGrad<T>, BceError> {
-    let outputs = Outputs::for_plan(plan, true);
+    grad: &mut [T],
+) -> Result<Loss<T>, BceError> {
     run(
         probs_program(plan.clamp),
         Form::Probs,
-        probs,
-        targets,
+        (probs, targets),
         plan,
-        outputs,
+        grad,
     )
 }
 
-/// Computes the loss of logits and its gradient.
+/// Computes the loss of logits and writes its gradient into `grad` (of the
+/// same length as `logits`, checked by the caller).
 pub(crate) fn logits_loss_and_grad<T: Float>(
     logits: &[T],
     targets: &[T],
     plan: &Plan<'_, T>,
-) -> Result<LossAndGrad<T>, BceError> {
-    let outputs = Outputs::for_plan(plan, true);
-    run(Logits, Form::Logits, logits, targets, plan, outputs)
+    grad: &mut [T],
+) -> Result<Loss<T>, BceError> {
+    run(Logits, Form::Logits, (logits, targets), plan, grad)
 }
 
 fn probs_program(clamp: ProbClamp) -> Probs {
@@ -160,24 +139,20 @@ fn probs_program(clamp: ProbClamp) -> Probs {
     }
 }
 
-/// Runs the pass over all blocks, then names the first invalid element if
-/// any block found one. `loss.grad` is empty unless `outputs.grad`.
+/// Runs the pass over all blocks, writing the gradient into `grad` unless
+/// it is empty (else it has the length of `values`), then names the first
+/// invalid element if any block found one. Per-element costs are returned
+/// for `Reduction::None`.
 fn run<T: Float, P: Program>(
     program: P,
     form: Form,
-    values: &[T],
-    targets: &[T],
+    (values, targets): (&[T], &[T]),
     plan: &Plan<'_, T>,
-    outputs: Outputs,
-) -> Result<LossAndGrad<T>, BceError> {
+    grad: &mut [T],
+) -> Result<Loss<T>, BceError> {
     let len = values.len();
     let zero = T::from_f64(0.0);
-    let mut costs = if outputs.per_element {
-        vec![zero; len]
-    } else {
-        Vec::new()
-    };
-    let mut grad = if outputs.grad {
+    let mut costs = if plan.reduction == Reduction::None {
         vec![zero; len]
     } else {
         Vec::new()
@@ -200,7 +175,7 @@ fn run<T: Float, P: Program>(
     let blocks = len.div_ceil(BLOCK);
     let (total, first_invalid) = if len >= PARALLEL_MIN {
         let cost_chunks = output_chunks(&mut costs, blocks);
-        let grad_chunks = output_chunks(&mut grad, blocks);
+        let grad_chunks = output_chunks(grad, blocks);
         let results: Vec<BlockResult> = cost_chunks
             .into_par_iter()
             .zip(grad_chunks)
@@ -238,12 +213,11 @@ fn run<T: Float, P: Program>(
     if let Some(first) = first_invalid {
         check::first_invalid(form, values, targets, plan.weights, first * BLOCK)?;
     }
-    let loss = match plan.reduction {
+    Ok(match plan.reduction {
         Reduction::None => Loss::PerElement(costs),
         Reduction::Sum => Loss::Reduced(T::from_f64(total)),
         Reduction::Mean => Loss::Reduced(T::from_f64(total / len as f64)),
-    };
-    Ok(LossAndGrad { loss, grad })
+    })
 }
 
 /// Splits an output into one chunk per block, or `None` per block when the
