@@ -21,6 +21,11 @@
 //! near its zero where a target is soft, so a group with a soft target takes
 //! its gradient from the `f64` program. Each step of the block loop runs a
 //! [`CHUNK`] of four groups, whose independent dependency chains overlap.
+//!
+//! Where every target of a chunk (or group, or padded tail) is 0 or 1 and
+//! the options have no weights, no label smoothing and `pos_weight` 1, an
+//! `f32` chunk runs `hard` instead: the cost entirely in `f32` lanes, one
+//! `softplus` or `log` an element.
 
 pub mod dispatch;
 mod hard;
@@ -353,7 +358,16 @@ fn block<T: Float, P: Program, const GRAD: bool, const WEIGHTED: bool, const NAR
     }
 
     let count = values.len() - head;
-    if count > 0 {
+    let tail_served = count > 0
+        && hard
+        && hard_tail::<T, P, GRAD>(
+            shared,
+            (head, count),
+            (values, targets),
+            &mut state.sum,
+            (costs.as_deref_mut(), grad.as_deref_mut()),
+        );
+    if count > 0 && !tail_served {
         let neutral_value = T::from_f64(0.5);
         let zero = T::from_f64(0.0);
         let mut tail_values = [neutral_value; LANES];
@@ -432,8 +446,62 @@ fn hard_group<T: Float, P: Program, const GRAD: bool, const W: usize>(
     sum: &mut LaneSum,
     (costs, grad): (Option<&mut [T]>, Option<&mut [T]>),
 ) -> bool {
-    let values = &values[offset..offset + W];
-    let targets = &targets[offset..offset + W];
+    let group = offset..offset + W;
+    let Some((cost, element_grad)) =
+        hard_lanes::<T, P, GRAD, W>(shared, &values[group.clone()], &targets[group])
+    else {
+        return false;
+    };
+    store(costs, offset, &cost);
+    if GRAD {
+        store(grad, offset, &element_grad);
+    }
+    for group in cost.chunks_exact(LANES) {
+        sum.add(group);
+    }
+    true
+}
+
+/// Runs the last partial group of a block (`count` elements from `offset`,
+/// padded to [`LANES`] with valid values and hard targets) on the
+/// hard-target path, as [`hard_group`] does. Padding lanes add 0 to `sum`.
+#[inline(always)]
+fn hard_tail<T: Float, P: Program, const GRAD: bool>(
+    shared: &Shared<'_, T, P>,
+    (offset, count): (usize, usize),
+    (values, targets): (&[T], &[T]),
+    sum: &mut LaneSum,
+    (costs, grad): (Option<&mut [T]>, Option<&mut [T]>),
+) -> bool {
+    let zero = T::from_f64(0.0);
+    let mut tail_values = [T::from_f64(0.5); LANES];
+    let mut tail_targets = [zero; LANES];
+    tail_values[..count].copy_from_slice(&values[offset..offset + count]);
+    tail_targets[..count].copy_from_slice(&targets[offset..offset + count]);
+    let Some((mut cost, element_grad)) =
+        hard_lanes::<T, P, GRAD, LANES>(shared, &tail_values, &tail_targets)
+    else {
+        return false;
+    };
+    cost[count..].fill(0.0);
+    store(costs, offset, &cost[..count]);
+    if GRAD {
+        store(grad, offset, &element_grad[..count]);
+    }
+    sum.add(&cost);
+    true
+}
+
+/// Returns the costs (widened) and gradients of `W` elements on the
+/// hard-target path, or `None` where that path does not serve them.
+#[inline(always)]
+fn hard_lanes<T: Float, P: Program, const GRAD: bool, const W: usize>(
+    shared: &Shared<'_, T, P>,
+    values: &[T],
+    targets: &[T],
+) -> Option<([f64; W], [f64; W])> {
+    let values = &values[..W];
+    let targets = &targets[..W];
     let narrow_values: [f32; W] = core::array::from_fn(|j| values[j].to_f32());
     let narrow_targets: [f32; W] = core::array::from_fn(|j| targets[j].to_f32());
     let mut cost = [0.0_f32; W];
@@ -445,18 +513,7 @@ fn hard_group<T: Float, P: Program, const GRAD: bool, const W: usize>(
         &mut cost,
         &mut element_grad,
     );
-    if !served {
-        return false;
-    }
-    let wide: [f64; W] = core::array::from_fn(|j| f64::from(cost[j]));
-    store(costs, offset, &wide);
-    if GRAD {
-        store(grad, offset, &element_grad);
-    }
-    for group in wide.chunks_exact(LANES) {
-        sum.add(group);
-    }
-    true
+    served.then(|| (core::array::from_fn(|j| f64::from(cost[j])), element_grad))
 }
 
 /// Accumulators of one block.

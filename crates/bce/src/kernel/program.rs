@@ -176,7 +176,7 @@ impl Program for Logits {
         cost: &mut Wide<N>,
         grad: &mut Wide<N>,
     ) {
-        let parts = narrow::softplus_parts(logits);
+        let parts = narrow::softplus_parts::<true, N>(logits);
         let logits: Wide<N> = core::array::from_fn(|j| f64::from(logits[j]));
         let mut e: Wide<N> = core::array::from_fn(|j| f64::from(parts.exp[j]));
         let mut shared: Wide<N> = core::array::from_fn(|j| f64::from(parts.log1p[j]));
@@ -342,8 +342,8 @@ impl Program for Probs {
             d_large[j] = if near { -m } else { 2.0_f32.mul_add(-m, 1.0) };
         }
         let (k_small, d_small) = narrow::log_parts(&small);
-        let log_small = narrow::log_from_parts(&k_small, &d_small);
-        let log_large = narrow::log_from_parts(&k_large, &d_large);
+        let log_small = narrow::log_from_parts::<true, N>(&k_small, &d_small);
+        let log_large = narrow::log_from_parts::<true, N>(&k_large, &d_large);
         for j in 0..N {
             let prob = f64::from(probs[j]);
             let m = small[j];
