@@ -316,6 +316,66 @@ fn kernels_hard_targets_probs_within_ulps() {
     hard_accuracy_of_form(true);
 }
 
+/// Every length up to two chunks and a half, with hard targets: the
+/// partial groups and the padded rest of a block take the hard-target path
+/// too, and must write exactly their own elements.
+#[test]
+fn kernels_hard_targets_every_short_length() {
+    let mut rng = ChaCha8Rng::seed_from_u64(SEED ^ 0x5407);
+    let mut report = UlpReport::default();
+    for len in 1..=160 {
+        let logits: Vec<f32> = (0..len).map(|_| random_hard_path_logit(&mut rng)).collect();
+        let probs: Vec<f32> = (0..len).map(|_| random_prob(&mut rng)).collect();
+        let targets: Vec<f32> = (0..len)
+            .map(|_| f32::from(u8::from(rng.random_bool(0.5))))
+            .collect();
+        let none = Options::new().reduction(Reduction::None);
+        let mean = Options::new();
+        let results = [
+            (
+                "logits",
+                &logits,
+                binary_cross_entropy_with_logits(&logits, &targets, &none),
+                binary_cross_entropy_with_logits_grad(&logits, &targets, &mean),
+                reference_logits(&logits, &targets, &none),
+                reference_logits(&logits, &targets, &mean),
+            ),
+            (
+                "probs",
+                &probs,
+                binary_cross_entropy(&probs, &targets, &none),
+                binary_cross_entropy_grad(&probs, &targets, &mean),
+                reference_probs(&probs, &targets, &none),
+                reference_probs(&probs, &targets, &mean),
+            ),
+        ];
+        for (form, values, costs, with_grad, oracle, oracle_mean) in results {
+            let (Ok(costs), Ok(with_grad), Ok(oracle), Ok(oracle_mean)) =
+                (costs, with_grad, oracle, oracle_mean)
+            else {
+                panic!("{form}, length {len}: valid inputs were rejected");
+            };
+            let costs = costs_of(&costs);
+            assert_eq!(costs.len(), len, "{form}, length {len}: cost count");
+            assert_eq!(
+                with_grad.grad.len(),
+                len,
+                "{form}, length {len}: gradient count"
+            );
+            for i in 0..len {
+                let input = (values[i], targets[i]);
+                report.check(form, i, input, costs[i], oracle.costs[i]);
+                report.check(form, i, input, with_grad.grad[i], oracle_mean.grad[i]);
+            }
+            let Loss::Reduced(actual) = with_grad.loss else {
+                panic!("{form}, length {len}: the mean returned per-element costs");
+            };
+            report.check(form, len, (f32::NAN, f32::NAN), actual, oracle_mean.reduced);
+        }
+    }
+    report.assert_clean("hard targets, lengths 1 to 160");
+}
+
 /// Everything one call can return, for bit-for-bit comparison.
 #[derive(Debug, PartialEq)]
 struct Outcome {

@@ -336,61 +336,76 @@ fn block<T: Float, P: Program, const GRAD: bool, const WEIGHTED: bool, const NAR
             (costs.as_deref_mut(), grad.as_deref_mut()),
         );
     }
-    for offset in (chunked..head).step_by(LANES) {
-        if hard
-            && hard_group::<T, P, GRAD, LANES>(
-                shared,
-                offset,
-                (values, targets),
-                &mut state.sum,
-                (costs.as_deref_mut(), grad.as_deref_mut()),
-            )
-        {
-            continue;
-        }
-        head_group::<T, P, GRAD, WEIGHTED, NARROW, LANES>(
-            shared,
-            (start, offset),
-            slices,
-            &mut state,
-            (costs.as_deref_mut(), grad.as_deref_mut()),
-        );
-    }
-
-    let count = values.len() - head;
-    let tail_served = count > 0
+    // The rest, under one chunk: on the hard path as one padded chunk,
+    // whose groups overlap as a full chunk's do, when it spans more than one
+    // group (a lone group costs less unpadded), else group by group.
+    let rest = values.len() - chunked;
+    let rest_served = rest > LANES
         && hard
-        && hard_tail::<T, P, GRAD>(
+        && hard_tail::<T, P, GRAD, CHUNK>(
             shared,
-            (head, count),
+            (chunked, rest),
             (values, targets),
             &mut state.sum,
             (costs.as_deref_mut(), grad.as_deref_mut()),
         );
-    if count > 0 && !tail_served {
-        let neutral_value = T::from_f64(0.5);
-        let zero = T::from_f64(0.0);
-        let mut tail_values = [neutral_value; LANES];
-        let mut tail_targets = [zero; LANES];
-        let mut tail_weights = [zero; LANES];
-        tail_values[..count].copy_from_slice(&values[head..]);
-        tail_targets[..count].copy_from_slice(&targets[head..]);
-        match shared.plan.weights {
-            Some(_) if WEIGHTED => tail_weights[..count].copy_from_slice(&weights[head..]),
-            _ => tail_weights[..count].fill(T::from_f64(1.0)),
+    if !rest_served {
+        for offset in (chunked..head).step_by(LANES) {
+            if hard
+                && hard_group::<T, P, GRAD, LANES>(
+                    shared,
+                    offset,
+                    (values, targets),
+                    &mut state.sum,
+                    (costs.as_deref_mut(), grad.as_deref_mut()),
+                )
+            {
+                continue;
+            }
+            head_group::<T, P, GRAD, WEIGHTED, NARROW, LANES>(
+                shared,
+                (start, offset),
+                slices,
+                &mut state,
+                (costs.as_deref_mut(), grad.as_deref_mut()),
+            );
         }
-        per_class_pos_weights(shared, start + head, &mut state.pos_weights);
-        let mut cost = [0.0; LANES];
-        let mut element_grad = [0.0; LANES];
-        // The tail always reads its weights, so that padding lanes weigh 0.
-        group_lanes::<T, P, GRAD, true, NARROW, LANES>(
-            shared,
-            (&tail_values, &tail_targets, &tail_weights),
-            &mut state,
-            (&mut cost, &mut element_grad),
-        );
-        store(costs, head, &cost[..count]);
-        store(grad, head, &element_grad[..count]);
+
+        let count = values.len() - head;
+        let tail_served = count > 0
+            && hard
+            && hard_tail::<T, P, GRAD, LANES>(
+                shared,
+                (head, count),
+                (values, targets),
+                &mut state.sum,
+                (costs.as_deref_mut(), grad.as_deref_mut()),
+            );
+        if count > 0 && !tail_served {
+            let neutral_value = T::from_f64(0.5);
+            let zero = T::from_f64(0.0);
+            let mut tail_values = [neutral_value; LANES];
+            let mut tail_targets = [zero; LANES];
+            let mut tail_weights = [zero; LANES];
+            tail_values[..count].copy_from_slice(&values[head..]);
+            tail_targets[..count].copy_from_slice(&targets[head..]);
+            match shared.plan.weights {
+                Some(_) if WEIGHTED => tail_weights[..count].copy_from_slice(&weights[head..]),
+                _ => tail_weights[..count].fill(T::from_f64(1.0)),
+            }
+            per_class_pos_weights(shared, start + head, &mut state.pos_weights);
+            let mut cost = [0.0; LANES];
+            let mut element_grad = [0.0; LANES];
+            // The tail always reads its weights, so that padding lanes weigh 0.
+            group_lanes::<T, P, GRAD, true, NARROW, LANES>(
+                shared,
+                (&tail_values, &tail_targets, &tail_weights),
+                &mut state,
+                (&mut cost, &mut element_grad),
+            );
+            store(costs, head, &cost[..count]);
+            store(grad, head, &element_grad[..count]);
+        }
     }
     BlockResult {
         sum: state.sum.total(),
@@ -462,11 +477,12 @@ fn hard_group<T: Float, P: Program, const GRAD: bool, const W: usize>(
     true
 }
 
-/// Runs the last partial group of a block (`count` elements from `offset`,
-/// padded to [`LANES`] with valid values and hard targets) on the
-/// hard-target path, as [`hard_group`] does. Padding lanes add 0 to `sum`.
+/// Runs the last `count` elements of a block from `offset`, padded to `W`
+/// with valid values and hard targets, on the hard-target path, as
+/// [`hard_group`] does. Padding lanes add +0 to `sum`, which leaves it
+/// unchanged.
 #[inline(always)]
-fn hard_tail<T: Float, P: Program, const GRAD: bool>(
+fn hard_tail<T: Float, P: Program, const GRAD: bool, const W: usize>(
     shared: &Shared<'_, T, P>,
     (offset, count): (usize, usize),
     (values, targets): (&[T], &[T]),
@@ -474,12 +490,12 @@ fn hard_tail<T: Float, P: Program, const GRAD: bool>(
     (costs, grad): (Option<&mut [T]>, Option<&mut [T]>),
 ) -> bool {
     let zero = T::from_f64(0.0);
-    let mut tail_values = [T::from_f64(0.5); LANES];
-    let mut tail_targets = [zero; LANES];
+    let mut tail_values = [T::from_f64(0.5); W];
+    let mut tail_targets = [zero; W];
     tail_values[..count].copy_from_slice(&values[offset..offset + count]);
     tail_targets[..count].copy_from_slice(&targets[offset..offset + count]);
     let Some((mut cost, element_grad)) =
-        hard_lanes::<T, P, GRAD, LANES>(shared, &tail_values, &tail_targets)
+        hard_lanes::<T, P, GRAD, W>(shared, &tail_values, &tail_targets)
     else {
         return false;
     };
@@ -488,7 +504,9 @@ fn hard_tail<T: Float, P: Program, const GRAD: bool>(
     if GRAD {
         store(grad, offset, &element_grad[..count]);
     }
-    sum.add(&cost);
+    for group in cost.chunks_exact(LANES) {
+        sum.add(group);
+    }
     true
 }
 
