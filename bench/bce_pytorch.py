@@ -24,10 +24,11 @@ SAMPLE_ELEMENTS = 100_000
 
 
 def best_ns(call, n):
-    """Return the time of one call to `call` on `n` elements, in nanoseconds:
-    the fastest of repeated samples, each a batch of SAMPLE_ELEMENTS // n calls
-    divided by its size, so that the clock's cost stays out of a call's time
-    (as in the Rust bench)."""
+    """Return the time of one call to `call` on `n` elements, in nanoseconds.
+
+    It is the fastest of repeated samples. Each sample times a batch of
+    SAMPLE_ELEMENTS // n calls and divides by its size, so that the clock's own
+    cost stays out of a call's time, as in the Rust bench."""
     call()
     batch = max(1, SAMPLE_ELEMENTS // max(n, 1))
     best = float("inf")

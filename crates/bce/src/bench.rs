@@ -95,8 +95,8 @@ pub fn run(
 }
 
 /// Elements per timed sample: calls on fewer elements are timed in
-/// batches of `SAMPLE_ELEMENTS / n`, so that the clock's own cost (about
-/// 20 ns a reading on a virtual machine) stays out of a call's time.
+/// batches of `SAMPLE_ELEMENTS / n`, so that the clock's own cost (tens of
+/// nanoseconds a reading on a virtual machine) stays out of a call's time.
 const SAMPLE_ELEMENTS: usize = 100_000;
 
 /// Returns the time of one call, in nanoseconds: the fastest of repeated
