@@ -102,6 +102,7 @@ pub(crate) fn logits<const GRAD: bool, const N: usize>(
 /// for target 1, `−1/max(h, grad_floor)` (0 at `h = 1`), and for target 0,
 /// `1/max(1 − h, grad_floor)`, or `h/grad_floor` where `h < grad_floor`.
 /// Each differs from the floored quotient by about `grad_floor` relative.
+/// The gradient is computed in `f32` with `scale` folded into the quotient.
 #[inline(always)]
 pub(crate) fn probs<const GRAD: bool, const N: usize>(
     probs: &Narrow<N>,
@@ -160,20 +161,25 @@ pub(crate) fn probs<const GRAD: bool, const N: usize>(
         cost[j] = 0.0 - log.max(log_floor);
     }
     if GRAD {
+        // The scale enters the f32 quotient: `scale` and `scale/grad_floor`
+        // rounded to f32 add half an ulp each, and neither underflows
+        // (`scale ≥ 2⁻⁶⁴`), while `h·scale` could for a subnormal h.
+        let scale_f32 = scale as f32;
+        let floored_scale = (scale / f64::from(grad_floor)) as f32;
         for j in 0..N {
             let h = probs[j];
             let (numerator, denominator) = if targets[j] == 1.0 {
                 if h == 1.0 {
                     (0.0, 1.0)
                 } else {
-                    (-1.0, h.max(grad_floor))
+                    (-scale_f32, h.max(grad_floor))
                 }
             } else if h < grad_floor {
-                (h, grad_floor)
+                (h * floored_scale, 1.0)
             } else {
-                (1.0, (1.0 - h).max(grad_floor))
+                (scale_f32, (1.0 - h).max(grad_floor))
             };
-            grad[j] = f64::from(numerator / denominator) * scale;
+            grad[j] = f64::from(numerator / denominator);
         }
     }
     true
