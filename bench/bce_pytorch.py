@@ -6,7 +6,8 @@ Times F.binary_cross_entropy_with_logits and F.binary_cross_entropy, forward
 1e3, 1e5, 1e6 and 16,777,216 elements, on 1 and 2 threads, and prints one
 JSON record a line with the fields of the Rust bench: entry, form,
 reduction, dtype, n, threads, ns_per_element. The time is the best of
-repeated calls over about 0.4 s per measurement.
+repeated samples over about 0.4 s per measurement; below 100,000 elements
+a sample is a batch of calls, divided by its size.
 
 Usage: python3 bench/bce_pytorch.py [--sizes 1000,16777216] [--threads 1,2]
 Exits with status 2 and a message when torch is not installed.
@@ -19,18 +20,25 @@ import time
 
 SIZES = [1_000, 100_000, 1_000_000, 16_777_216]
 BUDGET_SECONDS = 0.4
+SAMPLE_ELEMENTS = 100_000
 
 
-def best_ns(call):
-    """Return the fastest of repeated calls to `call`, in nanoseconds."""
+def best_ns(call, n):
+    """Return the time of one call to `call` on `n` elements, in nanoseconds.
+
+    It is the fastest of repeated samples. Each sample times a batch of
+    SAMPLE_ELEMENTS // n calls and divides by its size, so that the clock's own
+    cost stays out of a call's time, as in the Rust bench."""
     call()
+    batch = max(1, SAMPLE_ELEMENTS // max(n, 1))
     best = float("inf")
     started = time.perf_counter()
     runs = 0
     while runs < 5 or time.perf_counter() - started < BUDGET_SECONDS:
         t = time.perf_counter_ns()
-        call()
-        best = min(best, time.perf_counter_ns() - t)
+        for _ in range(batch):
+            call()
+        best = min(best, (time.perf_counter_ns() - t) / batch)
         runs += 1
     return best
 
@@ -63,14 +71,14 @@ def main():
             ]
             for entry, loss_fn, values in entries:
                 with torch.no_grad():
-                    forward = best_ns(lambda: loss_fn(values, targets, reduction="mean"))
+                    forward = best_ns(lambda: loss_fn(values, targets, reduction="mean"), n)
                 leaf = values.clone().requires_grad_(True)
 
                 def forward_backward():
                     leaf.grad = None
                     loss_fn(leaf, targets, reduction="mean").backward()
 
-                both = best_ns(forward_backward)
+                both = best_ns(forward_backward, n)
                 for form, ns in [("loss", forward), ("loss_and_grad", both)]:
                     print(json.dumps({
                         "entry": entry, "form": form, "reduction": "mean",

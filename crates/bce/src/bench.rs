@@ -1,8 +1,9 @@
 //! Timing of the kernels in ns/element, for benchmarks and the command line.
-//! It covers every entry point and form at a mean reduction, next to two
+//! It covers every entry point and form at a mean reduction, next to three
 //! floors measured in the same run: a read of both inputs (a dot product),
-//! and a read of both with a write of one (`out[i] = a[i]·b[i]` into a new
-//! vector, as the gradient forms allocate theirs).
+//! and a read of both with a write of one (`out[i] = a[i]·b[i]`), once into
+//! a new vector, as the allocating gradient forms write theirs, and once
+//! into a buffer reused across calls, as the `_grad_into` forms do.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -11,7 +12,8 @@ use rayon::prelude::*;
 
 use crate::{
     Float, Options, binary_cross_entropy, binary_cross_entropy_grad,
-    binary_cross_entropy_with_logits, binary_cross_entropy_with_logits_grad,
+    binary_cross_entropy_grad_into, binary_cross_entropy_with_logits,
+    binary_cross_entropy_with_logits_grad, binary_cross_entropy_with_logits_grad_into,
 };
 
 /// The sizes of the standard run: 1e3, 1e5, 1e6 and 2²⁴ elements.
@@ -22,8 +24,10 @@ pub const SIZES: [usize; 4] = [1_000, 100_000, 1_000_000, 16_777_216];
 pub struct Record {
     /// `logits`, `probs`, `floor_read` or `floor_read_write`.
     pub entry: &'static str,
-    /// `loss` or `loss_and_grad` (the floors: `loss` for the read,
-    /// `loss_and_grad` for the read and write).
+    /// `loss`, `loss_and_grad` (a new gradient vector per call) or
+    /// `loss_and_grad_into` (a gradient buffer reused across calls). The
+    /// floors: `loss` for the read, the other two for the read and write
+    /// into a new or a reused output.
     pub form: &'static str,
     /// Always `mean`.
     pub reduction: &'static str,
@@ -33,7 +37,8 @@ pub struct Record {
     pub n: usize,
     /// Threads of the rayon pool the call ran in.
     pub threads: usize,
-    /// Fastest call divided by `n`.
+    /// Fastest call (the fastest batch per call, below 100,000 elements)
+    /// divided by `n`.
     pub ns_per_element: f64,
 }
 
@@ -56,8 +61,9 @@ impl Record {
 
 /// Times every entry point, form and floor for each size and thread count,
 /// on `f32` and `f64`, calling `report` after each measurement. Each
-/// measurement repeats the call for at least `budget` (and 5 times) and
-/// keeps the fastest.
+/// measurement repeats the call for at least `budget` (and 5 samples) and
+/// keeps the fastest; calls on fewer than 100,000 elements are timed in
+/// batches.
 ///
 /// # Errors
 ///
@@ -88,16 +94,25 @@ pub fn run(
     Ok(records)
 }
 
-/// Returns the fastest of repeated calls, in nanoseconds.
-fn best_ns(budget: Duration, mut call: impl FnMut()) -> f64 {
+/// Elements per timed sample: calls on fewer elements are timed in
+/// batches of `SAMPLE_ELEMENTS / n`, so that the clock's own cost (tens of
+/// nanoseconds a reading on a virtual machine) stays out of a call's time.
+const SAMPLE_ELEMENTS: usize = 100_000;
+
+/// Returns the time of one call, in nanoseconds: the fastest of repeated
+/// samples, each a batch of calls on `n` elements divided by its size.
+fn best_ns(budget: Duration, n: usize, mut call: impl FnMut()) -> f64 {
     call();
+    let batch = (SAMPLE_ELEMENTS / n.max(1)).max(1);
     let mut best = f64::INFINITY;
     let started = Instant::now();
     let mut runs = 0;
     while runs < 5 || started.elapsed() < budget {
         let start = Instant::now();
-        call();
-        best = best.min(start.elapsed().as_nanos() as f64);
+        for _ in 0..batch {
+            call();
+        }
+        best = best.min(start.elapsed().as_nanos() as f64 / batch as f64);
         runs += 1;
     }
     best
@@ -159,7 +174,7 @@ fn measure<T: Float>(
         });
     };
 
-    let ns = best_ns(budget, || {
+    let ns = best_ns(budget, n, || {
         let sum: f64 = if parallel {
             logits
                 .par_chunks(crate::reduce::BLOCK)
@@ -172,9 +187,8 @@ fn measure<T: Float>(
         black_box(sum);
     });
     record("floor_read", "loss", ns);
-    let ns = best_ns(budget, || {
-        let zero = T::from_f64(0.0);
-        let mut out = vec![zero; n];
+    let zero = T::from_f64(0.0);
+    let write_product = |out: &mut [T]| {
         let write = |(out, (a, b)): (&mut [T], (&[T], &[T]))| {
             for ((out, a), b) in out.iter_mut().zip(a).zip(b) {
                 *out = T::from_f64(a.to_f64() * b.to_f64());
@@ -186,26 +200,47 @@ fn measure<T: Float>(
                 .zip(logits.par_chunks(block).zip(targets.par_chunks(block)))
                 .for_each(write);
         } else {
-            write((&mut out, (&logits, &targets)));
+            write((out, (&logits, &targets)));
         }
+    };
+    let ns = best_ns(budget, n, || {
+        let mut out = vec![zero; n];
+        write_product(&mut out);
         black_box(out);
     });
     record("floor_read_write", "loss_and_grad", ns);
+    let mut reused = vec![zero; n];
+    let ns = best_ns(budget, n, || {
+        write_product(&mut reused);
+        black_box(&mut reused);
+    });
+    record("floor_read_write", "loss_and_grad_into", ns);
 
-    let ns = best_ns(budget, || {
+    let ns = best_ns(budget, n, || {
         black_box(binary_cross_entropy_with_logits(&logits, &targets, &options).ok());
     });
     record("logits", "loss", ns);
-    let ns = best_ns(budget, || {
+    let ns = best_ns(budget, n, || {
         black_box(binary_cross_entropy_with_logits_grad(&logits, &targets, &options).ok());
     });
     record("logits", "loss_and_grad", ns);
-    let ns = best_ns(budget, || {
+    let ns = best_ns(budget, n, || {
+        black_box(
+            binary_cross_entropy_with_logits_grad_into(&logits, &targets, &options, &mut reused)
+                .ok(),
+        );
+    });
+    record("logits", "loss_and_grad_into", ns);
+    let ns = best_ns(budget, n, || {
         black_box(binary_cross_entropy(&probs, &targets, &options).ok());
     });
     record("probs", "loss", ns);
-    let ns = best_ns(budget, || {
+    let ns = best_ns(budget, n, || {
         black_box(binary_cross_entropy_grad(&probs, &targets, &options).ok());
     });
     record("probs", "loss_and_grad", ns);
+    let ns = best_ns(budget, n, || {
+        black_box(binary_cross_entropy_grad_into(&probs, &targets, &options, &mut reused).ok());
+    });
+    record("probs", "loss_and_grad_into", ns);
 }

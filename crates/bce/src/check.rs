@@ -142,6 +142,19 @@ pub(crate) fn validate_options<'a, T: Float>(
     })
 }
 
+/// Checks that a gradient buffer has one element per value.
+pub(crate) fn grad_len(form: Form, len: usize, grad_len: usize) -> Result<(), BceError> {
+    if len == grad_len {
+        Ok(())
+    } else {
+        Err(BceError::GradLength {
+            values: form.operand(),
+            len,
+            grad_len,
+        })
+    }
+}
+
 fn check_len(form: Form, len: usize, operand: Operand, operand_len: usize) -> Result<(), BceError> {
     if len == operand_len {
         Ok(())

