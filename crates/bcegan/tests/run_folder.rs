@@ -215,3 +215,59 @@ fn non_finite_skip_counts_steps() {
     );
     assert_eq!(loss_bits(&out).len(), 10, "one row per step");
 }
+
+#[test]
+fn non_finite_skips_in_a_row_stop_run() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let out = folder.path().join("run");
+    // lr 1e30 makes the first update finite but so large that every later step is skipped.
+    let output = train(&out, &["--steps", "80", "--lr", "1e30", "--on-nan", "skip"]);
+    assert_rejected(
+        &output,
+        1,
+        &["last 50 steps were all skipped", "no checkpoint"],
+        "skips in a row",
+    );
+}
+
+#[test]
+fn resume_with_lost_checkpoint_rejected() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let out = folder.path().join("run");
+    let output = train(&out, &["--steps", "4", "--checkpoint-every", "2"]);
+    assert!(output.status.success(), "4-step run: {}", stderr(&output));
+    std::fs::remove_file(out.join(CHECKPOINT_FILE)).expect("remove the checkpoint");
+    let output = train(&out, &["--resume", "--steps", "6"]);
+    assert_rejected(
+        &output,
+        EXIT_INVALID_INPUT,
+        &["no checkpoint.safetensors", "steps up to 4"],
+        "lost checkpoint",
+    );
+}
+
+#[test]
+fn resume_damaged_checkpoint_exits_2() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let out = folder.path().join("run");
+    finished_run(&out);
+    std::fs::write(out.join(CHECKPOINT_FILE), "hello world\n").expect("overwrite checkpoint");
+    let output = train(&out, &["--resume", "--steps", "4"]);
+    assert_rejected(
+        &output,
+        EXIT_INVALID_INPUT,
+        &["checkpoint.safetensors"],
+        "damaged checkpoint",
+    );
+}
+
+#[test]
+fn run_folder_in_use_rejected() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let out = folder.path().join("run");
+    finished_run(&out);
+    let lock = std::fs::File::open(out.join(".train.lock")).expect("the run made a lock file");
+    lock.try_lock().expect("the finished run released its lock");
+    let output = train(&out, &["--resume", "--steps", "4"]);
+    assert_rejected(&output, 1, &["in use", ".train.lock"], "locked run");
+}

@@ -171,6 +171,41 @@ pub enum TrainError {
         /// The run folder.
         out: PathBuf,
     },
+    /// `--resume` found steps logged past the first checkpoint's step, but no checkpoint.
+    #[error(
+        "cannot resume {}: it has no checkpoint.safetensors, but metrics.csv records steps up to {logged_step}; restore the checkpoint, or start a new run with another --out",
+        out.display()
+    )]
+    CheckpointMissing {
+        /// The run folder.
+        out: PathBuf,
+        /// Last step in `metrics.csv`.
+        logged_step: u64,
+    },
+    /// Another process is training in the same run folder.
+    #[error(
+        "run folder {} is in use by another bcegan train process (lock file {}); wait for it to finish, or choose another --out",
+        out.display(),
+        lock.display()
+    )]
+    RunInUse {
+        /// The run folder.
+        out: PathBuf,
+        /// The lock file.
+        lock: PathBuf,
+    },
+    /// Every update in a row of `--on-nan skip` steps was skipped.
+    #[error(
+        "training stopped at step {step}: the last {skipped} steps were all skipped because values were not finite, so the networks no longer recover; {kept}; lower the learning rate or change the seed"
+    )]
+    TooManySkips {
+        /// Step at which the run stopped.
+        step: u64,
+        /// Steps skipped in a row.
+        skipped: u64,
+        /// Which checkpoint is kept, as a clause of the message.
+        kept: String,
+    },
     /// A sample grid could not be written.
     #[error(transparent)]
     Grid(#[from] crate::report::GridError),
@@ -192,8 +227,16 @@ impl TrainError {
                 | Self::NotARun { .. }
                 | Self::ResumeConflict { .. }
                 | Self::StepsBelowCheckpoint { .. }
+                | Self::InvalidRunConfig { .. }
+                | Self::ConfigMismatch { .. }
+                | Self::CheckpointMissing { .. }
                 | Self::Data(_)
         ) || matches!(self, Self::InitFrom(error) if error.is_invalid_input())
+            // A damaged or mismatched checkpoint is bad input; failing to encode one is not.
+            || matches!(
+                self,
+                Self::Checkpoint { problem, .. } if !matches!(problem, CheckpointProblem::Encode(_))
+            )
     }
 
     /// Wraps an I/O error with the action and the path it concerns.

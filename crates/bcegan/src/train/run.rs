@@ -28,7 +28,9 @@ use super::config::{DataSource, NonFinitePolicy, TrainConfig};
 use super::error::TrainError;
 use super::gan::{Gan, StepMetrics, standard_normal};
 use super::metrics::MetricsWriter;
-use super::run_folder::{create_run_folder, create_samples_folder, read_config, write_config};
+use super::run_folder::{
+    create_run_folder, create_samples_folder, lock_run_folder, read_config, write_config,
+};
 use super::signals::StopSignal;
 use super::validate::{check_dataset, validate};
 use crate::data::{BatchSampler, Dataset};
@@ -40,6 +42,10 @@ use crate::report::{GridLayout, write_grid_png};
 
 /// Offset that separates the fixed sample noise from the other seeded streams of a run.
 const FIXED_NOISE_STREAM: u64 = 0x6669786564;
+
+/// Steps in a row that `--on-nan skip` may skip before the run stops: by then the weights
+/// themselves have diverged, and skipping more batches cannot bring them back.
+const MAX_SKIPS_IN_A_ROW: u64 = 50;
 
 /// Start of a run: a new run folder, or a resume of the run in it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -120,7 +126,9 @@ pub fn run(
     let checkpoint_path = config.out.join(CHECKPOINT_FILE);
     let metrics_path = config.out.join("metrics.csv");
 
+    let _lock;
     let (mut counters, mut metrics) = if options.mode == StartMode::Resume {
+        _lock = lock_run_folder(&config.out)?;
         let counters = restore(config, &mut gan, &mut sampler, device)?;
         write_config(config)?;
         create_samples_folder(&config.out)?;
@@ -136,6 +144,7 @@ pub fn run(
             tracing::info!(init_from = %path.display(), "initial weights read");
         }
         create_run_folder(config, options.mode == StartMode::NewForce)?;
+        _lock = lock_run_folder(&config.out)?;
         let metrics = MetricsWriter::create(&metrics_path)?;
         (Counters::default(), metrics)
     };
@@ -163,6 +172,7 @@ pub fn run(
     let elapsed_before = counters.elapsed_s;
     let mut last = None;
     let mut saved_step = None;
+    let mut skipped_in_a_row = 0;
     while counters.step < config.steps {
         if let Some(signal) = options.stop.as_ref().and_then(StopSignal::received) {
             return Err(interrupt(
@@ -186,12 +196,26 @@ pub fn run(
                 });
             }
             counters.skipped_steps += 1;
+            skipped_in_a_row += 1;
+            if skipped_in_a_row >= MAX_SKIPS_IN_A_ROW {
+                return Err(TrainError::TooManySkips {
+                    step,
+                    skipped: skipped_in_a_row,
+                    kept: match saved_step.or((start_step > 0).then_some(start_step)) {
+                        Some(saved) => format!("the checkpoint of step {saved} is kept"),
+                        None => "no checkpoint had been written yet".to_owned(),
+                    },
+                });
+            }
             tracing::warn!(
                 step,
                 network = value.network.name(),
                 quantity = %value.quantity,
                 "skipped an update: value is not finite"
             );
+        }
+        if report.non_finite.is_none() {
+            skipped_in_a_row = 0;
         }
         counters.step = step;
         bar.update(step, &report.metrics);
@@ -273,6 +297,16 @@ fn restore(
 ) -> Result<Counters, TrainError> {
     let path = config.out.join(CHECKPOINT_FILE);
     if !path.exists() {
+        // A run killed before its first checkpoint restarts from step 0. Steps logged past
+        // the first checkpoint's step mean the checkpoint was there and is now lost.
+        if let Some(logged_step) = last_logged_step(&config.out.join("metrics.csv"))
+            .filter(|&step| step >= config.checkpoint_every)
+        {
+            return Err(TrainError::CheckpointMissing {
+                out: config.out.clone(),
+                logged_step,
+            });
+        }
         tracing::info!(out = %config.out.display(), "no checkpoint yet: starting from step 0");
         return Ok(Counters::default());
     }
@@ -308,6 +342,16 @@ fn restore(
         skipped_steps: state.skipped_steps,
         elapsed_s: state.elapsed_s,
     })
+}
+
+/// Returns the step of the last row of `metrics.csv`, or `None` when the file is missing
+/// or has no rows.
+fn last_logged_step(metrics: &std::path::Path) -> Option<u64> {
+    let text = std::fs::read_to_string(metrics).ok()?;
+    text.lines()
+        .skip(1)
+        .filter_map(|line| line.split(',').next()?.parse().ok())
+        .last()
 }
 
 fn save(
@@ -356,10 +400,11 @@ fn interrupt(
     signal: i32,
     saved_step: Option<u64>,
 ) -> TrainError {
-    if saved_step != Some(counters.step)
-        && let Err(error) = save(config, gan, sampler, counters)
-    {
-        return error;
+    if saved_step != Some(counters.step) {
+        if let Err(error) = save(config, gan, sampler, counters) {
+            return error;
+        }
+        write_report(&config.out);
     }
     TrainError::Interrupted {
         signal,

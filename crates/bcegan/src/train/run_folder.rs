@@ -138,6 +138,34 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), (PathBuf, std::
     Ok(())
 }
 
+/// Name of the lock file that a training process holds in its run folder.
+pub const LOCK_FILE: &str = ".train.lock";
+
+/// Takes an exclusive lock on the run folder `out`, held until the returned file is
+/// dropped or the process ends (also by SIGKILL, since the operating system releases it).
+///
+/// # Errors
+///
+/// Returns [`TrainError::RunInUse`] when another process holds the lock, and
+/// [`TrainError::Io`] when the lock file cannot be created or locked.
+pub fn lock_run_folder(out: &Path) -> Result<File, TrainError> {
+    let lock = out.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock)
+        .map_err(|error| TrainError::io("create lock file", &lock, error))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(TrainError::RunInUse {
+            out: out.to_path_buf(),
+            lock,
+        }),
+        Err(std::fs::TryLockError::Error(error)) => Err(TrainError::io("lock", &lock, error)),
+    }
+}
+
 fn temporary_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(TEMPORARY_SUFFIX);
