@@ -235,3 +235,53 @@ fn init_from_a_file_that_is_not_safetensors_exits_2() {
         "a rejected --init-from leaves no run folder behind"
     );
 }
+
+#[test]
+fn export_over_run_checkpoint_rejected() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let run = folder.path().join("run");
+    train(&run);
+    let checkpoint = run.join("checkpoint.safetensors");
+    let before = std::fs::read(&checkpoint).expect("checkpoint exists");
+    let output = bcegan(&[
+        "export",
+        run.to_str().expect("UTF-8 path"),
+        "--torch",
+        checkpoint.to_str().expect("UTF-8 path"),
+    ]);
+    let stderr = text(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "exit status; stderr {stderr:?}"
+    );
+    assert!(
+        stderr.contains("would replace the checkpoint.safetensors"),
+        "message says what would be lost: {stderr:?}"
+    );
+    let after = std::fs::read(&checkpoint).expect("checkpoint still exists");
+    assert!(before == after, "the run's checkpoint is unchanged");
+}
+
+#[test]
+fn sample_grid_needs_png_extension() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let run = folder.path().join("run");
+    train(&run);
+    let output = bcegan(&[
+        "sample",
+        run.to_str().expect("UTF-8 path"),
+        "--out",
+        folder.path().join("grid.jpg").to_str().expect("UTF-8 path"),
+    ]);
+    let stderr = text(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "exit status; stderr {stderr:?}"
+    );
+    assert!(
+        stderr.contains("--out") && stderr.contains(".png"),
+        "message names the option and the extension: {stderr:?}"
+    );
+}

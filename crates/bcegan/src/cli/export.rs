@@ -7,7 +7,7 @@ use burn::tensor::Device;
 use clap::Args;
 
 use crate::interop::torch::write_torch_file;
-use crate::interop::{InteropError, load_networks};
+use crate::interop::{InteropError, check_output_path, load_networks};
 
 /// Settings of `bcegan export`.
 #[derive(Debug, Clone, Args)]
@@ -59,6 +59,7 @@ impl fmt::Display for ExportSummary {
 ///
 /// Returns [`InteropError`] when the networks cannot be read or the file cannot be written.
 pub fn run(args: &ExportArgs) -> Result<ExportSummary, InteropError> {
+    check_output_path("--torch", &args.torch, Some("safetensors"))?;
     let device = Device::flex();
     let networks = load_networks(&args.run, args.latent_dim, &device)?;
     // PyTorch counts BatchNorm batches in an int64; a step count beyond it is clamped.

@@ -10,7 +10,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::interop::npy::{read_npy_f32, write_npy_f32};
-use crate::interop::{InteropError, LoadedNetworks, load_networks};
+use crate::interop::{InteropError, LoadedNetworks, check_output_path, load_networks};
 use crate::model::{IMAGE_COLS, IMAGE_ROWS, IMAGE_SIZE};
 use crate::report::{GridLayout, write_grid_png};
 
@@ -105,6 +105,16 @@ impl fmt::Display for SampleSummary {
 /// Returns [`InteropError`] for a missing or unreadable source, an invalid count, a noise
 /// file of the wrong shape, or a file that cannot be written.
 pub fn run(args: &SampleArgs) -> Result<SampleSummary, InteropError> {
+    let outputs = [
+        ("--out", &args.out, Some("png")),
+        ("--npy", &args.npy, Some("npy")),
+        ("--logits", &args.logits, Some("npy")),
+    ];
+    for (name, path, extension) in outputs {
+        if let Some(path) = path {
+            check_output_path(name, path, extension)?;
+        }
+    }
     if let Some(count) = args.count {
         check_count("--count", count, args.out.is_some())?;
     }

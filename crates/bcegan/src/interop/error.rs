@@ -39,7 +39,7 @@ pub enum InteropError {
     },
     /// Tensors that the networks need are not in the file.
     #[error(
-        "{} lacks tensors {names:?}; save the state_dict() of the course's Generator and Discriminator under the prefixes gen. and disc.",
+        "{} lacks tensors {names:?}; save the state_dict() of the course's Generator and Discriminator under the prefixes gen. and disc., or convert a bcegan run or checkpoint with `bcegan export RUN_DIR --torch FILE`",
         path.display()
     )]
     MissingTensors {
