@@ -122,8 +122,8 @@ fn binary_dcgan_exits_with_two() {
     );
 }
 
-// With 16-image batches every matrix product is below burn-flex's size for splitting it
-// across threads, so the losses do not depend on --threads; at batch 128 they do.
+// NOTE: equal losses are checked only for 16-image batches, as in the resume tests; the
+// README says the logged numbers can depend on the thread count at larger batches.
 #[test]
 fn train_threads_keeps_losses() {
     let folder = tempfile::tempdir().expect("temporary folder");
