@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use bcegan::cli::bench::{self, BenchTarget};
+use bcegan::cli::bench_train;
 use bcegan::cli::train::{TrainArgs, given_options, next_free_run_folder};
 use bcegan::cli::{Cli, Command, completions, export, loss, plot, sample};
 use bcegan::interop::InteropError;
@@ -40,6 +41,9 @@ fn main() -> ExitCode {
 
     match cli.command {
         Command::Train(args) => {
+            if let Err(code) = set_global_threads(args.threads) {
+                return code;
+            }
             let given = matches
                 .subcommand_matches("train")
                 .map(given_options)
@@ -50,6 +54,16 @@ fn main() -> ExitCode {
             BenchTarget::Kernels(kernel_args) => {
                 match bench::run(&kernel_args, &mut std::io::stdout()) {
                     Ok(()) => ExitCode::SUCCESS,
+                    Err(error) => {
+                        let code = error.exit_code();
+                        eprintln!("error: {:#}", anyhow::Error::from(error));
+                        ExitCode::from(code)
+                    }
+                }
+            }
+            BenchTarget::TrainStep(step_args) => {
+                match bench_train::run(&step_args, &mut std::io::stdout()) {
+                    Ok(_) => ExitCode::SUCCESS,
                     Err(error) => {
                         let code = error.exit_code();
                         eprintln!("error: {:#}", anyhow::Error::from(error));
@@ -98,6 +112,25 @@ fn report_result(result: Result<(), ReportError>) -> ExitCode {
             }
         }
     }
+}
+
+/// Sizes rayon's global pool, which runs burn's parallel kernels, to `threads` when given;
+/// otherwise rayon reads RAYON_NUM_THREADS or uses every core.
+fn set_global_threads(threads: Option<usize>) -> Result<(), ExitCode> {
+    let Some(threads) = threads else {
+        return Ok(());
+    };
+    if threads == 0 {
+        eprintln!("error: invalid --threads 0: must be at least 1");
+        return Err(ExitCode::from(EXIT_INVALID_INPUT));
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global()
+        .map_err(|error| {
+            eprintln!("error: failed to start {threads} worker threads: {error}");
+            ExitCode::FAILURE
+        })
 }
 
 fn run_train(args: &TrainArgs, given: &[String], quiet: bool) -> ExitCode {

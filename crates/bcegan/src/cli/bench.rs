@@ -1,5 +1,5 @@
 //! The `bench` command: timings of the cost-function kernels, next to the memory floor
-//! measured in the same run.
+//! measured in the same run, and of a whole training step (in [`super::bench_train`]).
 
 use std::io::Write;
 use std::time::Duration;
@@ -20,6 +20,9 @@ pub enum BenchTarget {
     /// Time both BCE entry points, loss and loss-and-gradient, f32 and f64, against the
     /// cost of reading the inputs (the floor any BCE must pay)
     Kernels(KernelArgs),
+    /// Time one GAN training step (a discriminator update and a generator update) on
+    /// random images, and report the process's peak memory
+    TrainStep(super::bench_train::TrainStepArgs),
 }
 
 /// Settings of `bcegan bench kernels`.
@@ -56,6 +59,12 @@ pub enum BenchError {
         /// Accepted values of the option.
         expected: &'static str,
     },
+    /// The requested benchmark does not exist yet.
+    #[error("{0}")]
+    Unsupported(&'static str),
+    /// A training step failed.
+    #[error("training step failed")]
+    Step(#[source] crate::train::TrainError),
     /// The thread pool could not be built.
     #[error("failed to start the benchmark: {0}")]
     Pool(String),
@@ -68,8 +77,8 @@ impl BenchError {
     /// Returns the exit status: 2 for an invalid setting, as for a usage error, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::Invalid { .. } => 2,
-            Self::Pool(_) | Self::Output(_) => 1,
+            Self::Invalid { .. } | Self::Unsupported(_) => 2,
+            Self::Pool(_) | Self::Step(_) | Self::Output(_) => 1,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Command-line interface: the commands of the `bcegan` binary, as clap derive types.
 
 pub mod bench;
+pub mod bench_train;
 pub mod completions;
 pub mod export;
 pub mod loss;
@@ -74,7 +75,7 @@ pub enum Command {
     Plot(plot::PlotArgs),
     /// Write RUN_DIR/report.html: configuration, curves, sample grids and final metrics.
     Report(report::ReportArgs),
-    /// Time the cost-function kernels.
+    /// Time the cost-function kernels or a whole training step.
     Bench(bench::BenchArgs),
     /// Generate images with a trained generator, as a PNG grid or a .npy array.
     Sample(sample::SampleArgs),

@@ -89,6 +89,11 @@ pub struct TrainArgs {
     /// `bcegan export --torch` (names gen.0.0.weight, ...), instead of seeded random ones
     #[arg(long, value_name = "FILE", conflicts_with = "resume")]
     pub init_from: Option<PathBuf>,
+
+    /// Worker threads of the tensor operations [default: RAYON_NUM_THREADS, else the
+    /// number of cores]
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 impl TrainArgs {
