@@ -96,7 +96,7 @@ impl Dataset {
     /// # Errors
     ///
     /// Returns [`DataError::CountMismatch`] when the counts differ, and
-    /// [`DataError::LabelOutOfRange`] for a label of [`CLASS_COUNT`] or more.
+    /// [`DataError::LabelOutOfRange`] for a label of 10 (`CLASS_COUNT`) or more.
     pub fn from_idx(
         images: IdxImages,
         labels: Vec<u8>,

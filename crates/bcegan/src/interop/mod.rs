@@ -20,7 +20,7 @@ const RUN_FILES: [&str; 4] = [
 ];
 
 /// Rejects an output path for option `name` that would replace one of a run's own files
-/// (a [`RUN_FILES`] name in a folder with `config.json`), or whose extension is not
+/// (such as `checkpoint.safetensors` in a folder with `config.json`), or whose extension is not
 /// `extension` when one is required.
 ///
 /// # Errors

@@ -271,7 +271,8 @@ pub fn run(
 ///
 /// # Errors
 ///
-/// As [`read_config`].
+/// Returns [`TrainError::NotARun`] when `config.json` is missing and
+/// [`TrainError::InvalidRunConfig`] when it cannot be parsed.
 pub fn read_run_config(out: &std::path::Path) -> Result<TrainConfig, TrainError> {
     let mut config = read_config(out)?;
     // The folder may have been moved since the run started.
