@@ -115,8 +115,9 @@ fn syntax_error(path: &Path, error: &::csv::Error) -> NumbersError {
         ::csv::ErrorKind::UnequalLengths {
             expected_len, len, ..
         } => format!(
-            "the row has {len} fields but the header row has {expected_len}; give every row \
-             as many fields as the header, and quote fields that contain commas"
+            "the row has {len} field{} but the header row has {expected_len}; give every row \
+             as many fields as the header, and quote fields that contain commas",
+            if *len == 1 { "" } else { "s" }
         ),
         ::csv::ErrorKind::Utf8 { .. } => {
             "the row is not valid UTF-8 text; save the file as UTF-8".to_owned()

@@ -24,7 +24,7 @@ pub enum CheckpointProblem {
     },
     /// The file ends before the data its header declares.
     #[error(
-        "truncated: the file ends at byte offset {size}{}; it was cut off while being copied or written, so use an intact copy or resume from another run",
+        "truncated or not a checkpoint: the file ends at byte offset {size}{}; either a copy or write was cut off, or the file is not a bcegan checkpoint at all, so use an intact copy or resume from another run",
         match expected { Some(expected) => format!(" but its header declares {expected} bytes"), None => " inside the 8-byte header length".to_owned() }
     )]
     Truncated {
