@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod data;
+pub mod device;
 pub mod interop;
 pub mod model;
 pub mod numbers;

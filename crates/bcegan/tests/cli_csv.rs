@@ -238,7 +238,12 @@ fn csv_short_row_rejected() {
     assert_invalid(
         &["--csv", "-", "--probs-col", "h", "--targets-col", "y"],
         b"h,y\n0.9,1\n0.2\n",
-        &["line 3", "has 1 field but", "header row has 2", "quote fields"],
+        &[
+            "line 3",
+            "has 1 field but",
+            "header row has 2",
+            "quote fields",
+        ],
     );
 }
 

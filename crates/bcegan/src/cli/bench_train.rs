@@ -11,6 +11,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::bench::BenchError;
+use crate::device::cpu_device;
 use crate::model::IMAGE_SIZE;
 use crate::train::{AdamSettings, DataSource, Gan, NonFinitePolicy, TrainConfig};
 
@@ -157,7 +158,7 @@ pub fn run(args: &TrainStepArgs, out: &mut impl Write) -> Result<TrainStepRecord
 
 /// Runs the warm-up and timed steps in the current rayon pool.
 fn time_steps(args: &TrainStepArgs) -> Result<TrainStepRecord, BenchError> {
-    let device = Device::flex().autodiff();
+    let device = cpu_device().autodiff();
     let config = bench_config(args);
     let mut gan = Gan::new(&config, &device);
     let real_images = random_images(args.batch_size, args.seed, &device);

@@ -3,9 +3,9 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use burn::tensor::Device;
 use clap::Args;
 
+use crate::device::cpu_device;
 use crate::interop::torch::write_torch_file;
 use crate::interop::{InteropError, check_output_path, load_networks};
 
@@ -60,7 +60,7 @@ impl fmt::Display for ExportSummary {
 /// Returns [`InteropError`] when the networks cannot be read or the file cannot be written.
 pub fn run(args: &ExportArgs) -> Result<ExportSummary, InteropError> {
     check_output_path("--torch", &args.torch, Some("safetensors"))?;
-    let device = Device::flex();
+    let device = cpu_device();
     let networks = load_networks(&args.run, args.latent_dim, &device)?;
     // PyTorch counts BatchNorm batches in an int64; a step count beyond it is clamped.
     let num_batches_tracked = i64::try_from(networks.step).unwrap_or(i64::MAX);

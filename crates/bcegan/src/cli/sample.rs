@@ -9,6 +9,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
+use crate::device::cpu_device;
 use crate::interop::npy::{read_npy_f32, write_npy_f32};
 use crate::interop::{InteropError, LoadedNetworks, check_output_path, load_networks};
 use crate::model::{IMAGE_COLS, IMAGE_ROWS, IMAGE_SIZE};
@@ -119,7 +120,7 @@ pub fn run(args: &SampleArgs) -> Result<SampleSummary, InteropError> {
         check_count("--count", count, args.out.is_some())?;
     }
     // On a device without autodiff, BatchNorm uses its running statistics.
-    let device = Device::flex();
+    let device = cpu_device();
     let networks = load_networks(&args.source, args.latent_dim, &device)?;
     let (count, noise) = match &args.noise {
         Some(path) => read_noise(path, networks.latent_dim, args.count)?,

@@ -1,0 +1,19 @@
+//! The CPU device that the commands run on.
+
+use burn::tensor::Device;
+
+/// Returns burn's `flex` CPU device, the backend that the `flex` feature (on by default)
+/// builds in.
+#[cfg(feature = "flex")]
+pub fn cpu_device() -> Device {
+    Device::flex()
+}
+
+/// Returns burn's default device. Without the `flex` feature, as in the fuzz targets that
+/// only call the parsers, no CPU backend is built in.
+// NOTE: burn panics here when no backend feature is enabled at all; the commands that
+// need a device are then unusable, which only a library build without `flex` can reach.
+#[cfg(not(feature = "flex"))]
+pub fn cpu_device() -> Device {
+    Device::default()
+}
