@@ -23,7 +23,7 @@ const LOGIT_AXIS_LIMIT: f64 = 8.0;
 /// Lowest top of the cost axis on the probability figure: −log h ≤ 5 for h ≥ 0.0067.
 const MIN_PROBABILITY_COST_AXIS: f64 = 5.0;
 
-/// What the horizontal axis shows.
+/// Quantity on the horizontal axis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CostAxis {
     /// The prediction h ∈ (0, 1).
