@@ -11,8 +11,8 @@ pub fn cpu_device() -> Device {
 
 /// Returns burn's default device. Without the `flex` feature, as in the fuzz targets that
 /// only call the parsers, no CPU backend is built in.
-// NOTE: burn panics here when no backend feature is enabled at all; the commands that
-// need a device are then unusable, which only a library build without `flex` can reach.
+// NOTE: burn panics here when no backend feature is enabled at all. Only a library build
+// without `flex` can reach this, and its commands that need a device are then unusable.
 #[cfg(not(feature = "flex"))]
 pub fn cpu_device() -> Device {
     Device::default()

@@ -35,12 +35,7 @@ fn export_run_folder_writes_torch_names() {
     let run = folder.path().join("run");
     train(&run);
     let file = folder.path().join("course.safetensors");
-    let output = bcegan(&[
-        "export",
-        run.to_str().expect("UTF-8 path"),
-        "--torch",
-        file.to_str().expect("UTF-8 path"),
-    ]);
+    let output = export(&run, &file);
     assert!(
         output.status.success(),
         "export failed: {}",
@@ -83,12 +78,7 @@ fn export_checkpoint_file_directly() {
     train(&run);
     let checkpoint = run.join("checkpoint.safetensors");
     let file = folder.path().join("course.safetensors");
-    let output = bcegan(&[
-        "export",
-        checkpoint.to_str().expect("UTF-8 path"),
-        "--torch",
-        file.to_str().expect("UTF-8 path"),
-    ]);
+    let output = export(&checkpoint, &file);
     assert!(
         output.status.success(),
         "export of a checkpoint beside config.json failed: {}",
@@ -101,12 +91,7 @@ fn export_missing_run_folder_exits_2() {
     let folder = tempfile::tempdir().expect("temporary folder");
     let missing = folder.path().join("no-such-run");
     let file = folder.path().join("course.safetensors");
-    let output = bcegan(&[
-        "export",
-        missing.to_str().expect("UTF-8 path"),
-        "--torch",
-        file.to_str().expect("UTF-8 path"),
-    ]);
+    let output = export(&missing, &file);
     assert_eq!(output.status.code(), Some(2), "exit status");
     let stderr = text(&output.stderr);
     assert!(
@@ -125,18 +110,23 @@ fn export_to_missing_folder_exits_1() {
         .path()
         .join("absent-folder")
         .join("course.safetensors");
-    let output = bcegan(&[
-        "export",
-        run.to_str().expect("UTF-8 path"),
-        "--torch",
-        file.to_str().expect("UTF-8 path"),
-    ]);
+    let output = export(&run, &file);
     assert_eq!(output.status.code(), Some(1), "exit status");
     let stderr = text(&output.stderr);
     assert!(
         stderr.contains("failed to write") && stderr.contains("absent-folder"),
         "message names the file: {stderr:?}"
     );
+}
+
+/// Runs `bcegan export RUN --torch FILE`.
+fn export(run: &Path, file: &Path) -> Output {
+    bcegan(&[
+        "export",
+        run.to_str().expect("UTF-8 path"),
+        "--torch",
+        file.to_str().expect("UTF-8 path"),
+    ])
 }
 
 /// Returns the bytes of tensor `name` in the SafeTensors file at `path`.
@@ -156,12 +146,7 @@ fn init_from_starts_a_run_from_exported_weights() {
     let first = folder.path().join("first");
     train(&first);
     let exported = folder.path().join("first.safetensors");
-    let output = bcegan(&[
-        "export",
-        first.to_str().expect("UTF-8 path"),
-        "--torch",
-        exported.to_str().expect("UTF-8 path"),
-    ]);
+    let output = export(&first, &exported);
     assert!(output.status.success(), "export: {}", text(&output.stderr));
 
     // A learning rate of 1e-30 moves no f32 weight, so the second run's linear weights
@@ -184,12 +169,7 @@ fn init_from_starts_a_run_from_exported_weights() {
     ]);
     assert!(output.status.success(), "train: {}", text(&output.stderr));
     let reexported = folder.path().join("second.safetensors");
-    let output = bcegan(&[
-        "export",
-        second.to_str().expect("UTF-8 path"),
-        "--torch",
-        reexported.to_str().expect("UTF-8 path"),
-    ]);
+    let output = export(&second, &reexported);
     assert!(output.status.success(), "export: {}", text(&output.stderr));
     for name in [
         "gen.0.0.weight",
@@ -205,7 +185,7 @@ fn init_from_starts_a_run_from_exported_weights() {
 }
 
 #[test]
-fn init_from_a_file_that_is_not_safetensors_exits_2() {
+fn init_from_garbage_file_exits_2() {
     let folder = tempfile::tempdir().expect("temporary folder");
     let bad = folder.path().join("weights.safetensors");
     std::fs::write(&bad, b"not a SafeTensors file").expect("file is writable");
@@ -243,12 +223,7 @@ fn export_over_run_checkpoint_rejected() {
     train(&run);
     let checkpoint = run.join("checkpoint.safetensors");
     let before = std::fs::read(&checkpoint).expect("checkpoint exists");
-    let output = bcegan(&[
-        "export",
-        run.to_str().expect("UTF-8 path"),
-        "--torch",
-        checkpoint.to_str().expect("UTF-8 path"),
-    ]);
+    let output = export(&run, &checkpoint);
     let stderr = text(&output.stderr);
     assert_eq!(
         output.status.code(),

@@ -27,12 +27,12 @@ pub struct AdamSettings {
     pub epsilon: f32,
 }
 
-/// Steps between two checkpoints when the run does not say: about 30 s of training at the
+/// Steps between two checkpoints when the run does not set them: about 30 s of training at the
 /// 15–20 steps/s that a two-core CPU reaches in a release build, so that an interrupted run
 /// loses well under a minute of work.
 pub const DEFAULT_CHECKPOINT_EVERY: u64 = 500;
 
-/// What a run does when a loss or a gradient becomes NaN or infinite.
+/// Action of a run when a loss or a gradient becomes NaN or infinite.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[derive(clap::ValueEnum)]
@@ -71,7 +71,7 @@ pub struct TrainConfig {
     /// Steps between two checkpoints; the last step always writes one.
     #[serde(default = "default_checkpoint_every")]
     pub checkpoint_every: u64,
-    /// What to do when a loss or a gradient is NaN or infinite.
+    /// Action when a loss or a gradient is NaN or infinite.
     #[serde(default)]
     pub on_nan: NonFinitePolicy,
     /// PyTorch-named SafeTensors file (`bcegan export --torch`) whose weights replace the

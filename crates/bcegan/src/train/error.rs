@@ -26,7 +26,7 @@ pub enum TrainError {
         step: u64,
         /// The network being updated: "generator" or "discriminator".
         network: &'static str,
-        /// What was not finite: the output logits, the loss, or a parameter's gradient.
+        /// The value that was not finite: the output logits, the loss, or a parameter's gradient.
         quantity: String,
         /// Discriminator cost (NaN when not computed).
         d_loss: f32,
@@ -62,7 +62,7 @@ pub enum TrainError {
         /// The folder.
         path: PathBuf,
     },
-    /// The run folder holds a bcegan run and `--resume` was not given.
+    /// The run folder contains a bcegan run and `--resume` was not given.
     #[error(
         "run folder {} already holds a bcegan run; pass --resume to continue it, or choose another --out folder",
         path.display()
@@ -140,7 +140,7 @@ pub enum TrainError {
     Checkpoint {
         /// The checkpoint file.
         path: PathBuf,
-        /// What is wrong, and what to do.
+        /// The problem found, with what to do about it.
         problem: CheckpointProblem,
     },
     /// A checkpoint could not be written; the previous one is unchanged.
@@ -203,7 +203,7 @@ pub enum TrainError {
         step: u64,
         /// Steps skipped in a row.
         skipped: u64,
-        /// Which checkpoint is kept, as a clause of the message.
+        /// The checkpoint that is kept, as a clause of the message.
         kept: String,
     },
     /// A sample grid could not be written.
