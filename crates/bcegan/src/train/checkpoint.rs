@@ -31,7 +31,8 @@ use serde::{Deserialize, Serialize};
 use super::checkpoint_error::CheckpointProblem;
 use super::config::TrainConfig;
 use super::error::TrainError;
-use super::run_folder::write_atomically;
+use super::run_folder::write_atomically_with;
+use super::safetensors_stream::{StreamTensor, write_safetensors};
 use crate::model::{Discriminator, Generator};
 
 /// File name of the checkpoint inside a run folder.
@@ -205,19 +206,24 @@ pub fn save_checkpoint(
         ("state".to_owned(), state_json),
         ("crc32".to_owned(), format!("{crc:08x}")),
     ]);
-    let mut views = Vec::with_capacity(tensors.len());
-    for (name, raw) in &tensors {
-        let view = TensorView::new(raw.dtype, raw.shape.clone(), raw.bytes.as_slice())
-            .map_err(|error| encode_error(format!("tensor {name}: {error}")))?;
-        views.push((name.as_str(), view));
-    }
-    let bytes = safetensors::serialize(views, Some(metadata))
-        .map_err(|error| encode_error(error.to_string()))?;
-    write_atomically(path, &bytes).map_err(|(temporary, source)| TrainError::CheckpointWrite {
-        path: path.to_path_buf(),
-        temporary,
-        source,
-    })
+    // f32 tensors first, so that their data stays 4-byte aligned after the header.
+    let mut ordered: Vec<StreamTensor<'_>> = tensors
+        .iter()
+        .map(|(name, raw)| StreamTensor {
+            name,
+            dtype: raw.dtype,
+            shape: &raw.shape,
+            bytes: raw.bytes.as_slice(),
+        })
+        .collect();
+    ordered.sort_by_key(|tensor| tensor.dtype != Dtype::F32);
+    write_atomically_with(path, |file| write_safetensors(file, &ordered, &metadata)).map_err(
+        |(temporary, source)| TrainError::CheckpointWrite {
+            path: path.to_path_buf(),
+            temporary,
+            source,
+        },
+    )
 }
 
 /// Reads both networks from `path` into fresh networks built for `latent_dim` on `device`.

@@ -9,6 +9,7 @@ mod gan;
 mod metrics;
 mod run;
 mod run_folder;
+mod safetensors_stream;
 mod signals;
 mod validate;
 

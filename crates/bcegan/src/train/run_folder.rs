@@ -114,9 +114,24 @@ pub fn create_samples_folder(out: &Path) -> Result<PathBuf, TrainError> {
 /// Returns the path that failed (the temporary file, `path` or the folder) with the
 /// operating system's error.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), (PathBuf, std::io::Error)> {
+    write_atomically_with(path, |file| file.write_all(bytes))
+}
+
+/// Like [`write_atomically`], with the contents written by `write` into the temporary file,
+/// so that a large file never has to be assembled in memory first.
+///
+/// # Errors
+///
+/// As [`write_atomically`]; an error from `write` is reported for the temporary file.
+pub fn write_atomically_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), (PathBuf, std::io::Error)> {
     let temporary = temporary_path(path);
-    let written = File::create(&temporary).and_then(|mut file| {
-        file.write_all(bytes)?;
+    let written = File::create(&temporary).and_then(|file| {
+        let mut buffered = std::io::BufWriter::new(file);
+        write(&mut buffered)?;
+        let file = buffered.into_inner().map_err(|error| error.into_error())?;
         file.sync_all()
     });
     if let Err(error) = written {
