@@ -321,10 +321,11 @@ fn restore(
 ) -> Result<Counters, TrainError> {
     let path = config.out.join(CHECKPOINT_FILE);
     if !path.exists() {
-        // A run killed before its first checkpoint restarts from step 0. Steps logged past
-        // the first checkpoint's step mean the checkpoint was there and is now lost.
+        // A run killed before its first checkpoint restarts from step 0. The metrics row of
+        // the first checkpoint's step is written before that checkpoint, so only steps
+        // logged past it mean the checkpoint was there and is now lost.
         if let Some(logged_step) = last_logged_step(&config.out.join("metrics.csv"))
-            .filter(|&step| step >= config.checkpoint_every)
+            .filter(|&step| step > config.checkpoint_every)
         {
             return Err(TrainError::CheckpointMissing {
                 out: config.out.clone(),
