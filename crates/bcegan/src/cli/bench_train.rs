@@ -198,6 +198,7 @@ fn bench_config(args: &TrainStepArgs) -> TrainConfig {
     TrainConfig {
         data: DataSource::Embedded,
         steps: u64::try_from(args.warmup + args.steps).unwrap_or(u64::MAX),
+        time_limit_s: None,
         batch_size: args.batch_size,
         latent_dim: 64,
         generator_adam: adam,

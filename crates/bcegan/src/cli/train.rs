@@ -1,6 +1,7 @@
 //! The `train` command: command-line settings turned into a [`TrainConfig`].
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args};
@@ -20,6 +21,12 @@ pub struct TrainArgs {
     /// Total number of steps (one discriminator update plus one generator update each)
     #[arg(long, default_value_t = 6000)]
     pub steps: u64,
+
+    /// Wall-clock budget of the training loop, such as 300s, 5m or 1h30m (units h, m, s,
+    /// ms), summed over resumed sessions. The step that spends it ends the run as if
+    /// --steps had been reached
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub time_limit: Option<Duration>,
 
     /// Images per batch
     #[arg(long, default_value_t = 128)]
@@ -111,6 +118,7 @@ impl TrainArgs {
                 None => DataSource::Embedded,
             },
             steps: self.steps,
+            time_limit_s: self.time_limit.map(|limit| limit.as_secs_f64()),
             batch_size: self.batch_size,
             latent_dim: self.latent_dim,
             generator_adam: adam,
@@ -127,8 +135,8 @@ impl TrainArgs {
     }
 
     /// Builds the configuration to resume a run whose `config.json` is `saved`: `--steps`,
-    /// `--checkpoint-every` and `--on-nan` replace the saved values when given, and any other
-    /// option in `given` must equal the saved value.
+    /// `--time-limit`, `--checkpoint-every` and `--on-nan` replace the saved values when
+    /// given, and any other option in `given` must equal the saved value.
     ///
     /// # Errors
     ///
@@ -227,6 +235,9 @@ impl TrainArgs {
         if is_given("steps") {
             config.steps = self.steps;
         }
+        if is_given("time_limit") {
+            config.time_limit_s = requested.time_limit_s;
+        }
         if is_given("checkpoint_every") {
             config.checkpoint_every = self.checkpoint_every;
         }
@@ -253,4 +264,160 @@ pub fn next_free_run_folder(parent: &std::path::Path) -> PathBuf {
         .map(|number| parent.join(format!("run-{number:03}")))
         .find(|path| !path.exists())
         .unwrap_or_else(|| parent.join("run"))
+}
+
+/// Parses a duration written as numbers each followed by a unit (`h`, `m`, `s` or `ms`),
+/// such as `300s`, `5m`, `1h30m` or `1.5h`, and adds the parts up.
+///
+/// # Errors
+///
+/// Returns a message naming the text when a part has no number or no unit, a unit is
+/// unknown, or the total is zero or too large to represent.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    const EXAMPLES: &str = "write a number and a unit (h, m, s or ms), such as 300s, 5m or 1h30m";
+    let mut total_s = 0.0_f64;
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return Err(format!("empty duration: {EXAMPLES}"));
+    }
+    while !rest.is_empty() {
+        let number_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let (number, after_number) = rest.split_at(number_len);
+        let unit_len = after_number
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(after_number.len());
+        let (unit, after_unit) = after_number.split_at(unit_len);
+        let value: f64 = number.parse().map_err(|_| {
+            format!("invalid duration {text:?}: expected a number before {unit:?}; {EXAMPLES}")
+        })?;
+        let seconds_per_unit = match unit.trim() {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 1e-3,
+            "" => {
+                return Err(format!(
+                    "invalid duration {text:?}: {number} has no unit; {EXAMPLES}"
+                ));
+            }
+            other => {
+                return Err(format!(
+                    "invalid duration {text:?}: unknown unit {other:?}; {EXAMPLES}"
+                ));
+            }
+        };
+        total_s += value * seconds_per_unit;
+        rest = after_unit;
+    }
+    if total_s <= 0.0 {
+        return Err(format!(
+            "invalid duration {text:?}: must be longer than zero"
+        ));
+    }
+    Duration::try_from_secs_f64(total_s)
+        .map_err(|_| format!("invalid duration {text:?}: too long to represent"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_duration_accepts_units() {
+        let cases: [(&str, f64); 7] = [
+            ("300s", 300.0),
+            ("5m", 300.0),
+            ("1h30m", 5400.0),
+            ("1.5h", 5400.0),
+            ("250ms", 0.25),
+            ("2m 30s", 150.0),
+            ("1h0m1s", 3601.0),
+        ];
+        for (text, expected_s) in cases {
+            let parsed = parse_duration(text);
+            let Ok(duration) = parsed else {
+                panic!("parse {text:?}: expected {expected_s} s, got {parsed:?}");
+            };
+            assert_eq!(duration.as_secs_f64(), expected_s, "seconds of {text:?}");
+        }
+    }
+
+    #[test]
+    fn parse_duration_rejects_bad_text() {
+        let cases: [(&str, &str); 8] = [
+            ("", "empty duration"),
+            ("300", "has no unit"),
+            ("5x", "unknown unit \"x\""),
+            ("m", "expected a number"),
+            ("1..5m", "expected a number"),
+            ("0s", "longer than zero"),
+            ("-5m", "expected a number"),
+            ("1e300h", "unknown unit"),
+        ];
+        for (text, needle) in cases {
+            let parsed = parse_duration(text);
+            let Err(message) = parsed else {
+                panic!("parse {text:?}: expected an error, got {parsed:?}");
+            };
+            assert!(
+                message.contains(needle),
+                "parse {text:?}: expected {needle:?} in {message:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn parse_duration_rejects_overflow() {
+        let text = format!("{}h", "9".repeat(30));
+        let parsed = parse_duration(&text);
+        let Err(message) = parsed else {
+            panic!("parse {text:?}: expected an error, got {parsed:?}");
+        };
+        assert!(
+            message.contains("too long"),
+            "parse {text:?}: expected \"too long\" in {message:?}"
+        );
+    }
+
+    #[derive(clap::Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        args: TrainArgs,
+    }
+
+    fn parse_args(words: &[&str]) -> TrainArgs {
+        use clap::Parser;
+        let argv = std::iter::once("train").chain(words.iter().copied());
+        match Wrapper::try_parse_from(argv) {
+            Ok(wrapper) => wrapper.args,
+            Err(error) => panic!("parse {words:?}: {error}"),
+        }
+    }
+
+    #[test]
+    fn resume_replaces_time_limit_when_given() {
+        let saved = parse_args(&["--time-limit", "1m"]).to_config(PathBuf::from("run"));
+        let given = vec!["time_limit".to_owned()];
+        let resumed = parse_args(&["--time-limit", "5m"]).resume_config(saved.clone(), &given);
+        let Ok(resumed) = resumed else {
+            panic!("resume with --time-limit 5m: expected success, got {resumed:?}");
+        };
+        assert_eq!(
+            resumed.time_limit_s,
+            Some(300.0),
+            "time limit after --time-limit 5m"
+        );
+
+        let kept = parse_args(&[]).resume_config(saved, &[]);
+        let Ok(kept) = kept else {
+            panic!("resume without --time-limit: expected success, got {kept:?}");
+        };
+        assert_eq!(
+            kept.time_limit_s,
+            Some(60.0),
+            "time limit kept from config.json"
+        );
+    }
 }

@@ -52,6 +52,10 @@ pub struct TrainConfig {
     pub data: DataSource,
     /// Total number of steps; one step is one discriminator update and one generator update.
     pub steps: u64,
+    /// Wall-clock budget of the training loop in seconds, summed over resumed sessions.
+    /// The step that spends it ends the run as if `steps` had been reached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_limit_s: Option<f64>,
     /// Images per batch, for real and for generated images alike.
     pub batch_size: usize,
     /// Length of the generator's noise vector.
@@ -88,8 +92,8 @@ fn default_checkpoint_every() -> u64 {
 
 impl TrainConfig {
     /// Returns the name of the first setting that differs between two configurations of
-    /// the same run, ignoring those a resume may change (`steps`, `checkpoint_every`,
-    /// `on_nan`) and the folder (`out`).
+    /// the same run, ignoring those a resume may change (`steps`, `time_limit_s`,
+    /// `checkpoint_every`, `on_nan`) and the folder (`out`).
     pub fn first_difference(&self, other: &TrainConfig) -> Option<&'static str> {
         let same = [
             ("data", self.data == other.data),

@@ -84,6 +84,8 @@ pub struct RunSummary {
     pub skipped_steps: u64,
     /// Wall-clock seconds of training, summed over resumed sessions.
     pub elapsed_s: f64,
+    /// Whether the time limit (`config.time_limit_s`) ended the run before `config.steps`.
+    pub time_limit_reached: bool,
     /// The run folder.
     pub out: PathBuf,
 }
@@ -98,12 +100,14 @@ pub fn train(config: &TrainConfig, device: &Device) -> Result<RunSummary, TrainE
     run(config, &RunOptions::default(), device)
 }
 
-/// Starts or resumes a run and trains until `config.steps`.
+/// Starts or resumes a run and trains until `config.steps`, or until the step that spends
+/// `config.time_limit_s`, which ends the run in the same way: checkpoint, sample grid,
+/// metrics row and report of that step.
 ///
 /// For [`StartMode::Resume`], `config` is the run's `config.json` with the settings the
-/// user may change on resume (`steps`, `checkpoint_every`, `on_nan`) applied, and the run
-/// continues from `checkpoint.safetensors`, or from step 0 when the run was stopped before
-/// its first checkpoint.
+/// user may change on resume (`steps`, `time_limit_s`, `checkpoint_every`, `on_nan`)
+/// applied. The run continues from `checkpoint.safetensors`, or from step 0 when the run
+/// was stopped before its first checkpoint.
 ///
 /// # Errors
 ///
@@ -173,7 +177,10 @@ pub fn run(
     let mut last = None;
     let mut saved_step = None;
     let mut skipped_in_a_row = 0;
-    while counters.step < config.steps {
+    // A resumed run whose budget was spent before trains no further step.
+    let mut time_limit_reached =
+        counters.step < config.steps && is_time_spent(config, counters.elapsed_s);
+    while counters.step < config.steps && !time_limit_reached {
         if let Some(signal) = options.stop.as_ref().and_then(StopSignal::received) {
             return Err(interrupt(
                 config, &gan, &sampler, &counters, signal, saved_step,
@@ -220,8 +227,9 @@ pub fn run(
         counters.step = step;
         bar.update(step, &report.metrics);
         counters.elapsed_s = elapsed_before + started.elapsed().as_secs_f64();
+        time_limit_reached = step < config.steps && is_time_spent(config, counters.elapsed_s);
 
-        let is_last = step == config.steps;
+        let is_last = step == config.steps || time_limit_reached;
         if step.is_multiple_of(config.log_every) || is_last {
             let steps_per_s =
                 (step - start_step) as f64 / started.elapsed().as_secs_f64().max(1e-9);
@@ -252,17 +260,25 @@ pub fn run(
     }
 
     bar.finish();
+    if time_limit_reached {
+        tracing::info!(
+            time_limit_s = config.time_limit_s,
+            "time limit stopped the run at step {}",
+            counters.step
+        );
+    }
     tracing::info!(
         elapsed_s = %format_args!("{:.1}", counters.elapsed_s),
         checkpoint = %checkpoint_path.display(),
         "training finished"
     );
     Ok(RunSummary {
-        steps: config.steps,
+        steps: counters.step,
         start_step,
         last,
         skipped_steps: counters.skipped_steps,
         elapsed_s: counters.elapsed_s,
+        time_limit_reached,
         out: config.out.clone(),
     })
 }
@@ -278,6 +294,13 @@ pub fn read_run_config(out: &std::path::Path) -> Result<TrainConfig, TrainError>
     // The folder may have been moved since the run started.
     config.out = out.to_path_buf();
     Ok(config)
+}
+
+/// Returns whether `elapsed_s` seconds of training spend the run's time limit, if it has one.
+fn is_time_spent(config: &TrainConfig, elapsed_s: f64) -> bool {
+    config
+        .time_limit_s
+        .is_some_and(|limit_s| elapsed_s >= limit_s)
 }
 
 /// Counters saved in each checkpoint.
@@ -298,10 +321,11 @@ fn restore(
 ) -> Result<Counters, TrainError> {
     let path = config.out.join(CHECKPOINT_FILE);
     if !path.exists() {
-        // A run killed before its first checkpoint restarts from step 0. Steps logged past
-        // the first checkpoint's step mean the checkpoint was there and is now lost.
+        // A run killed before its first checkpoint restarts from step 0. The metrics row of
+        // the first checkpoint's step is written before that checkpoint, so only steps
+        // logged past it mean the checkpoint was there and is now lost.
         if let Some(logged_step) = last_logged_step(&config.out.join("metrics.csv"))
-            .filter(|&step| step >= config.checkpoint_every)
+            .filter(|&step| step > config.checkpoint_every)
         {
             return Err(TrainError::CheckpointMissing {
                 out: config.out.clone(),
