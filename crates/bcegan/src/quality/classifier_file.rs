@@ -33,7 +33,7 @@ const TRAIN_HINT: &str = "pass a file written by `bcegan classifier train`";
 ///
 /// Reproduce it with a release build, from the repository root:
 /// `bcegan classifier train --threads 2 --out crates/bcegan/assets/classifier-digits.safetensors`
-/// (the defaults: embedded digits, 8 epochs, seed 0). burn-flex's parallel kernels may round
+/// (the defaults: embedded digits, 12 epochs, seed 0). burn-flex's parallel kernels may round
 /// differently on another thread count or CPU, so the bytes may differ there.
 static DIGITS_CLASSIFIER: &[u8] = include_bytes!("../../assets/classifier-digits.safetensors");
 

@@ -7,8 +7,8 @@ use burn::module::Module;
 use burn::nn::loss::CrossEntropyLoss;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use rand::SeedableRng;
 use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::error::QualityError;
@@ -17,8 +17,14 @@ use super::network::Classifier;
 use super::reference_data::LabelledSplit;
 use crate::data::Dataset;
 
-/// Offset that separates the weight stream from the batch-order stream of one seed.
+/// Offsets that separate the weight and the augmentation streams from the batch-order
+/// stream of one seed.
 const WEIGHT_STREAM: u64 = 0x636c6173736966;
+const SHIFT_STREAM: u64 = 0x7368696674;
+
+/// Largest shift, in pixels, of the random translation applied to each training image.
+/// Shifted copies keep the 8,000 embedded training digits from being memorised.
+const MAX_SHIFT: i64 = 2;
 
 /// Settings of a classifier training run.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,19 +33,19 @@ pub struct ClassifierTraining {
     pub epochs: usize,
     /// Images per Adam step.
     pub batch_size: usize,
-    /// Adam's learning rate.
+    /// Adam's learning rate at the first step; it decays to 0 along a half cosine.
     pub learning_rate: f64,
     /// Seed of the initial weights and of the batch order.
     pub seed: u64,
 }
 
 impl Default for ClassifierTraining {
-    /// 8 epochs of batches of 64 at learning rate 1e-3, seed 0.
+    /// 12 epochs of batches of 64 from learning rate 2e-3, seed 0.
     fn default() -> Self {
         Self {
-            epochs: 8,
+            epochs: 12,
             batch_size: 64,
-            learning_rate: 1e-3,
+            learning_rate: 2e-3,
             seed: 0,
         }
     }
@@ -89,19 +95,22 @@ pub fn train_classifier(
     let autodiff_device = device.clone().autodiff();
     let mut weight_rng = ChaCha8Rng::seed_from_u64(settings.seed ^ WEIGHT_STREAM);
     let mut order_rng = ChaCha8Rng::seed_from_u64(settings.seed);
+    let mut shift_rng = ChaCha8Rng::seed_from_u64(settings.seed ^ SHIFT_STREAM);
     let mut classifier = Classifier::new(&mut weight_rng, &autodiff_device);
     let mut optimizer: ModuleOptimizer = AdamConfig::new().with_epsilon(1e-8).init();
     let loss_function = CrossEntropyLoss::new(None, &autodiff_device);
     let heldout_images = split.heldout.pixels_f32();
 
     let mut order: Vec<usize> = (0..split.train.len()).collect();
+    let total_steps = settings.epochs * order.len().div_ceil(settings.batch_size);
+    let mut step = 0usize;
     let mut last = None;
     for epoch in 1..=settings.epochs {
         order.shuffle(&mut order_rng);
         let mut loss_sum = 0.0;
         let mut batches = 0usize;
         for indices in order.chunks(settings.batch_size) {
-            let (images, labels) = batch(&split.train, indices, &autodiff_device);
+            let (images, labels) = batch(&split.train, indices, &mut shift_rng, &autodiff_device);
             let logits = classifier.forward(images).logits;
             let loss = loss_function.forward(logits, labels);
             let loss_value = f64::from(loss.clone().detach().into_scalar::<f32>());
@@ -113,7 +122,11 @@ pub fn train_classifier(
             loss_sum += loss_value;
             batches += 1;
             let grads = GradientsParams::from_grads(loss.backward(), &classifier);
-            classifier = optimizer.step(settings.learning_rate, classifier, grads);
+            let progress = step as f64 / total_steps as f64;
+            let learning_rate =
+                settings.learning_rate * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos());
+            classifier = optimizer.step(learning_rate, classifier, grads);
+            step += 1;
         }
         let heldout_accuracy =
             accuracy(&classifier.valid(), &split.heldout, &heldout_images, device)?;
@@ -150,21 +163,72 @@ pub fn accuracy(
     Ok(right as f64 / dataset.len().max(1) as f64)
 }
 
-/// Builds the image and label tensors of the images at `indices`.
-fn batch(dataset: &Dataset, indices: &[usize], device: &Device) -> (Tensor<2>, Tensor<1, Int>) {
+/// Builds the image and label tensors of the images at `indices`, each shifted by a random
+/// whole number of pixels (up to [`MAX_SHIFT`] in each direction, zeros filling in).
+fn batch(
+    dataset: &Dataset,
+    indices: &[usize],
+    shift_rng: &mut ChaCha8Rng,
+    device: &Device,
+) -> (Tensor<2>, Tensor<1, Int>) {
     let image_len = dataset.image_len();
     let mut pixels = Vec::with_capacity(indices.len() * image_len);
     let mut labels = Vec::with_capacity(indices.len());
     for &index in indices {
         let start = index * image_len;
-        pixels.extend(
-            dataset.images()[start..start + image_len]
-                .iter()
-                .map(|&pixel| f32::from(pixel) / 255.0),
-        );
+        let image = &dataset.images()[start..start + image_len];
+        let shift_rows = shift_rng.random_range(-MAX_SHIFT..=MAX_SHIFT);
+        let shift_cols = shift_rng.random_range(-MAX_SHIFT..=MAX_SHIFT);
+        pixels.extend(shifted(
+            image,
+            dataset.rows(),
+            dataset.cols(),
+            shift_rows,
+            shift_cols,
+        ));
         labels.push(i64::from(dataset.labels()[index]));
     }
     let images = Tensor::from_data(TensorData::new(pixels, [indices.len(), image_len]), device);
     let labels = Tensor::from_data(TensorData::new(labels, [indices.len()]), device);
     (images, labels)
+}
+
+/// Returns `image` moved down by `shift_rows` and right by `shift_cols` pixels (negative
+/// values move up or left), scaled to [0, 1], with zeros where no source pixel falls.
+fn shifted(image: &[u8], rows: usize, cols: usize, shift_rows: i64, shift_cols: i64) -> Vec<f32> {
+    let mut out = vec![0.0; rows * cols];
+    for row in 0..rows {
+        let Some(source_row) = source_index(row, shift_rows, rows) else {
+            continue;
+        };
+        for col in 0..cols {
+            if let Some(source_col) = source_index(col, shift_cols, cols) {
+                out[row * cols + col] = f32::from(image[source_row * cols + source_col]) / 255.0;
+            }
+        }
+    }
+    out
+}
+
+/// Returns `index − shift` when it lies in `0..len`.
+fn source_index(index: usize, shift: i64, len: usize) -> Option<usize> {
+    let source = i64::try_from(index).ok()? - shift;
+    usize::try_from(source).ok().filter(|&source| source < len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shifted;
+
+    #[test]
+    fn shifted_moves_and_fills_zeros() {
+        // 2×3 image: 10 20 30 / 40 50 60, moved down 1 and left 1.
+        let image = [10, 20, 30, 40, 50, 60];
+        let actual = shifted(&image, 2, 3, 1, -1);
+        let expected: Vec<f32> = [0, 0, 0, 20, 30, 0]
+            .iter()
+            .map(|&pixel: &u8| f32::from(pixel) / 255.0)
+            .collect();
+        assert_eq!(actual, expected, "2×3 image shifted by (1, −1)");
+    }
 }
