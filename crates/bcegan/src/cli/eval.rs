@@ -102,7 +102,7 @@ pub struct EvalOutput {
     pub fid_ceiling: f64,
     /// Classes with at least half their uniform share of the generated images.
     pub classes_covered: usize,
-    /// Classes the classifier tells apart.
+    /// Number of classes the classifier predicts.
     pub class_count: usize,
     /// KL divergence of the predicted-class frequencies from uniform, in nats.
     pub kl_from_uniform: f64,

@@ -146,7 +146,11 @@ impl QualityReference {
     }
 
     /// Returns the Fréchet distance between two disjoint halves of the real images: the
-    /// lowest FID to expect from a generator, for half as many images.
+    /// FID of a perfect generator measured with half as many images on each side.
+    ///
+    /// FID is biased upwards for small sets, so a measurement with all the real images and
+    /// as many generated ones can score below this floor: on the embedded digits, 2,000
+    /// real training digits score 5.8 against a floor of 9.6.
     ///
     /// # Errors
     ///
