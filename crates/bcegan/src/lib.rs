@@ -6,5 +6,6 @@ pub mod device;
 pub mod interop;
 pub mod model;
 pub mod numbers;
+pub mod quality;
 pub mod report;
 pub mod train;

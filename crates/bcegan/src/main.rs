@@ -6,8 +6,9 @@ use std::process::ExitCode;
 
 use bcegan::cli::bench::{self, BenchTarget};
 use bcegan::cli::bench_train;
+use bcegan::cli::classifier::ClassifierCommand;
 use bcegan::cli::train::{TrainArgs, given_options, next_free_run_folder};
-use bcegan::cli::{Cli, Command, completions, export, loss, plot, sample};
+use bcegan::cli::{Cli, Command, classifier, completions, eval, export, loss, plot, sample};
 use bcegan::interop::InteropError;
 use bcegan::report::ReportError;
 use bcegan::report::html::write_run_report;
@@ -92,9 +93,62 @@ fn main() -> ExitCode {
             });
             report_result(written)
         }
+        Command::Eval(args) => {
+            if let Err(code) = set_global_threads(args.threads) {
+                return code;
+            }
+            run_eval(&args)
+        }
+        Command::Classifier(args) => match args.command {
+            ClassifierCommand::Train(train_args) => {
+                if let Err(code) = set_global_threads(train_args.threads) {
+                    return code;
+                }
+                let trained = classifier::run(&train_args, &mut std::io::stdout().lock());
+                match trained {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(error) => {
+                        eprintln!("error: {error}");
+                        exit_code(error.is_invalid_input())
+                    }
+                }
+            }
+        },
         Command::Completions(args) => {
             report(completions::run(&args, &mut std::io::stdout().lock()).map_err(Into::into))
         }
+    }
+}
+
+/// Runs `bcegan eval` and prints its text or JSON, or the error with its exit status.
+fn run_eval(args: &eval::EvalArgs) -> ExitCode {
+    let output = match eval::run(args) {
+        Ok(output) => output,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return exit_code(error.is_invalid_input());
+        }
+    };
+    let text = if args.json {
+        match serde_json::to_string_pretty(&output) {
+            Ok(json) => json,
+            Err(error) => {
+                eprintln!("error: failed to encode the measurements as JSON: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        eval::format_text(&output)
+    };
+    report(writeln!(std::io::stdout(), "{text}").map_err(Into::into))
+}
+
+/// Returns 2 for invalid input, as for a usage error, and 1 otherwise.
+fn exit_code(invalid_input: bool) -> ExitCode {
+    if invalid_input {
+        ExitCode::from(EXIT_INVALID_INPUT)
+    } else {
+        ExitCode::FAILURE
     }
 }
 

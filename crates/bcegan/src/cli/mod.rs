@@ -2,7 +2,9 @@
 
 pub mod bench;
 pub mod bench_train;
+pub mod classifier;
 pub mod completions;
+pub mod eval;
 pub mod export;
 pub mod loss;
 pub mod plot;
@@ -79,6 +81,11 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Generate images with a trained generator, as a PNG grid or a .npy array.
     Sample(sample::SampleArgs),
+    /// Measure generated images against held-out real ones: FID, class coverage,
+    /// precision and recall in the classifier's features.
+    Eval(eval::EvalArgs),
+    /// Train the classifier whose features `eval` measures with.
+    Classifier(classifier::ClassifierArgs),
     /// Write a run's networks with the parameter names of the course's PyTorch modules.
     Export(export::ExportArgs),
     /// Print a shell completion script to stdout.

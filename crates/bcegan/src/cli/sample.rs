@@ -167,7 +167,7 @@ fn check_count(name: &'static str, count: usize, grid: bool) -> Result<(), Inter
 }
 
 /// Draws `[count, latent_dim]` standard normal values from a ChaCha8 stream seeded with `seed`.
-fn seeded_noise(seed: u64, count: usize, latent_dim: usize) -> Vec<f32> {
+pub(crate) fn seeded_noise(seed: u64, count: usize, latent_dim: usize) -> Vec<f32> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     (0..count * latent_dim)
         .map(|_| StandardNormal.sample(&mut rng))
@@ -220,7 +220,7 @@ fn read_noise(
 
 /// Runs the generator, and the discriminator when `with_logits`, over the noise in chunks;
 /// returns the images `[count × 784]` and the logits `[count]` (empty without `with_logits`).
-fn generate(
+pub(crate) fn generate(
     networks: &LoadedNetworks,
     noise: &[f32],
     with_logits: bool,

@@ -17,6 +17,8 @@ pub const CLASS_COUNT: usize = 10;
 /// File-name stems tried by [`Dataset::from_dir`], in order: the MNIST and Fashion-MNIST
 /// training set, then the names of the embedded digits.
 const STEMS: [&str; 2] = ["train", "digits"];
+/// File-name stem tried by [`Dataset::test_from_dir`]: the MNIST and Fashion-MNIST test set.
+const TEST_STEMS: [&str; 1] = ["t10k"];
 /// Suffixes tried after each name, in order: uncompressed first.
 const SUFFIXES: [&str; 2] = ["", ".gz"];
 
@@ -65,30 +67,66 @@ impl Dataset {
         }
 
         let mut looked_for = Vec::new();
-        for stem in STEMS {
-            let Some(images_path) =
-                find_file(dir, &format!("{stem}-images-idx3-ubyte"), &mut looked_for)
-            else {
-                continue;
-            };
-            let Some(labels_path) =
-                find_file(dir, &format!("{stem}-labels-idx1-ubyte"), &mut looked_for)
-            else {
-                break;
-            };
-            let images = idx::read_images(&images_path)?;
-            let labels = idx::read_labels(&labels_path)?;
-            return Self::from_idx(
-                images,
-                labels,
-                &images_path.display().to_string(),
-                &labels_path.display().to_string(),
-            );
+        match find_pair(dir, &STEMS, &mut looked_for)? {
+            Some(dataset) => Ok(dataset),
+            None => Err(DataError::NoTrainingFiles {
+                dir: dir.to_path_buf(),
+                looked_for,
+            }),
         }
-        Err(DataError::NoTrainingFiles {
-            dir: dir.to_path_buf(),
-            looked_for,
+    }
+
+    /// Reads the test pair of an IDX folder: `t10k-images-idx3-ubyte` with
+    /// `t10k-labels-idx1-ubyte`, each name as is and then with `.gz`, as the MNIST and
+    /// Fashion-MNIST downloads name their 10,000 test images.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`DataError::NotADirectory`] when `dir` is not a folder,
+    /// [`DataError::NoTestFiles`] with every name tried when the pair is not found, and the
+    /// other errors of [`Dataset::from_dir`].
+    pub fn test_from_dir(dir: &Path) -> Result<Self, DataError> {
+        if !dir.is_dir() {
+            return Err(DataError::NotADirectory {
+                dir: dir.to_path_buf(),
+            });
+        }
+        let mut looked_for = Vec::new();
+        match find_pair(dir, &TEST_STEMS, &mut looked_for)? {
+            Some(dataset) => Ok(dataset),
+            None => Err(DataError::NoTestFiles {
+                dir: dir.to_path_buf(),
+                looked_for,
+            }),
+        }
+    }
+
+    /// Returns the images and labels at `indices`, in that order, or `None` when `indices`
+    /// is empty or an index is past the end.
+    pub fn subset(&self, indices: &[usize]) -> Option<Self> {
+        if indices.is_empty() {
+            return None;
+        }
+        let mut images = Vec::with_capacity(indices.len() * self.image_len());
+        let mut labels = Vec::with_capacity(indices.len());
+        for &index in indices {
+            images.extend_from_slice(self.image(index)?);
+            labels.push(*self.labels.get(index)?);
+        }
+        Some(Self {
+            images,
+            labels,
+            rows: self.rows,
+            cols: self.cols,
         })
+    }
+
+    /// Returns all pixels as `f32` in [0, 1] (byte / 255), image after image.
+    pub fn pixels_f32(&self) -> Vec<f32> {
+        self.images
+            .iter()
+            .map(|&pixel| f32::from(pixel) / 255.0)
+            .collect()
     }
 
     /// Pairs parsed images with parsed labels; the file names appear in errors.
@@ -174,6 +212,35 @@ impl Dataset {
         }
         counts
     }
+}
+
+/// Reads the first pair `STEM-images-idx3-ubyte` and `STEM-labels-idx1-ubyte` found in
+/// `dir`, trying `stems` in order; the first image file found decides the stem.
+fn find_pair(
+    dir: &Path,
+    stems: &[&str],
+    looked_for: &mut Vec<String>,
+) -> Result<Option<Dataset>, DataError> {
+    for stem in stems {
+        let Some(images_path) = find_file(dir, &format!("{stem}-images-idx3-ubyte"), looked_for)
+        else {
+            continue;
+        };
+        let Some(labels_path) = find_file(dir, &format!("{stem}-labels-idx1-ubyte"), looked_for)
+        else {
+            break;
+        };
+        let images = idx::read_images(&images_path)?;
+        let labels = idx::read_labels(&labels_path)?;
+        return Dataset::from_idx(
+            images,
+            labels,
+            &images_path.display().to_string(),
+            &labels_path.display().to_string(),
+        )
+        .map(Some);
+    }
+    Ok(None)
 }
 
 /// Returns the first of `name` and `name.gz` that exists in `dir`, recording both as tried.

@@ -202,6 +202,19 @@ pub enum DataError {
         looked_for: Vec<String>,
     },
 
+    /// The folder contains no pair of IDX test files under a known name.
+    #[error(
+        "no IDX test files in {}: looked for {}; pass a folder with the dataset's test files (t10k-*), as the MNIST and Fashion-MNIST downloads have",
+        .dir.display(),
+        .looked_for.join(", ")
+    )]
+    NoTestFiles {
+        /// The folder searched.
+        dir: PathBuf,
+        /// The file names tried, in the order tried.
+        looked_for: Vec<String>,
+    },
+
     /// A batch size of 0, or larger than the dataset.
     #[error(
         "batch size {batch_size} is invalid for a dataset of {len} images; use a batch size from 1 to {len}"

@@ -1,7 +1,8 @@
 //! Float32 `.npy` arrays with their shape, for exchanging noise and images with NumPy.
 //!
 //! The writer produces format version 1.0, `<f4`, C order. The reader takes versions 1.0,
-//! 2.0 and 3.0 with `<f4` or `<f8` data in C order and converts to `f32`.
+//! 2.0 and 3.0 with `<f4` or `<f8` data in C order and converts to `f32`; the image reader
+//! also takes `|u1` (uint8) data and divides it by 255.
 
 use std::path::Path;
 
@@ -145,6 +146,64 @@ pub fn read_npy_f32(path: &Path) -> Result<(Vec<usize>, Vec<f32>), InteropError>
     })
 }
 
+/// Decodes a `.npy` file of images: `|u1` (uint8) data divided by 255, or `<f4` or `<f8`
+/// data as [`decode_npy_f32`] reads it. The values are not range-checked here.
+///
+/// # Errors
+///
+/// Returns a message naming what is malformed or unsupported.
+pub fn decode_npy_images(bytes: &[u8]) -> Result<(Vec<usize>, Vec<f32>), String> {
+    if !bytes.starts_with(MAGIC) {
+        return Err("missing the \\x93NUMPY magic string; write the file with np.save".into());
+    }
+    let (header, data) = split_header(bytes)?;
+    let descr = header_value(header, "descr")?.trim_matches(|c| c == '\'' || c == '"');
+    match descr {
+        "|u1" | "<u1" | "u1" => {}
+        "<f4" | "<f8" => return decode_npy_f32(bytes),
+        other => {
+            return Err(format!(
+                "unsupported dtype {other}: expected uint8 (|u1), float32 (<f4) or float64 (<f8); convert with .astype(np.float32)"
+            ));
+        }
+    }
+    if header_value(header, "fortran_order")? != "False" {
+        return Err(
+            "fortran_order is not False: save a C-order array with np.ascontiguousarray".into(),
+        );
+    }
+    let shape = parse_shape(header_value(header, "shape")?)?;
+    let count = shape
+        .iter()
+        .try_fold(1usize, |product, &dim| product.checked_mul(dim))
+        .ok_or_else(|| format!("shape {shape:?} is too large"))?;
+    if data.len() != count {
+        return Err(format!(
+            "data is {} bytes, but shape {shape:?} with 1-byte items needs {count} bytes",
+            data.len()
+        ));
+    }
+    let values = data.iter().map(|&pixel| f32::from(pixel) / 255.0).collect();
+    Ok((shape, values))
+}
+
+/// Reads a `.npy` file of images with [`decode_npy_images`].
+///
+/// # Errors
+///
+/// Returns [`InteropError::Read`] when the file cannot be read and
+/// [`InteropError::InvalidNpy`] when it cannot be decoded.
+pub fn read_npy_images(path: &Path) -> Result<(Vec<usize>, Vec<f32>), InteropError> {
+    let bytes = std::fs::read(path).map_err(|source| InteropError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    decode_npy_images(&bytes).map_err(|message| InteropError::InvalidNpy {
+        path: path.to_path_buf(),
+        message,
+    })
+}
+
 /// Splits the bytes after the magic string into the header text and the data section.
 fn split_header(bytes: &[u8]) -> Result<(&str, &[u8]), String> {
     let truncated = || "the file ends inside the header".to_string();
@@ -213,7 +272,7 @@ fn parse_shape(text: &str) -> Result<Vec<usize>, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{decode_npy_f32, encode_npy_f32};
+    use super::{decode_npy_f32, decode_npy_images, encode_npy_f32};
 
     #[test]
     fn encode_then_decode_round_trip() {
@@ -286,6 +345,35 @@ mod tests {
         assert!(
             matches!(&result, Err(message) if message.contains("<i4")),
             "<i4 file: {result:?}"
+        );
+    }
+
+    #[test]
+    fn decode_images_scales_uint8() {
+        let mut bytes = b"\x93NUMPY\x01\x00v\x00".to_vec();
+        let mut header = "{'descr': '|u1', 'fortran_order': False, 'shape': (1, 3), }".to_string();
+        header.push_str(&" ".repeat(118 - header.len() - 1));
+        header.push('\n');
+        bytes.extend_from_slice(header.as_bytes());
+        bytes.extend_from_slice(&[0, 51, 255]);
+        assert_eq!(
+            decode_npy_images(&bytes),
+            Ok((vec![1, 3], vec![0.0, 0.2, 1.0])),
+            "uint8 pixels 0, 51, 255 divided by 255"
+        );
+    }
+
+    #[test]
+    fn decode_images_rejects_int16() {
+        let mut bytes = encode_npy_f32(&[1], &[1.0]).unwrap_or_default();
+        if let Some(index) = bytes.windows(3).position(|window| window == b"<f4") {
+            bytes[index + 1] = b'i';
+            bytes[index + 2] = b'2';
+        }
+        let result = decode_npy_images(&bytes);
+        assert!(
+            matches!(&result, Err(message) if message.contains("<i2") && message.contains("uint8")),
+            "<i2 file: {result:?}"
         );
     }
 
