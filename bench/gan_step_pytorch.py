@@ -56,8 +56,8 @@ def build_discriminator(nn):
 
 
 def build_dcgan_generator(nn, z_dim=LATENT_DIM):
-    """The course's DCGAN generator (hidden_dim 64), with its nested nn.Sequential blocks
-    so that state_dict() names match `bcegan export --torch`."""
+    """Build the course's DCGAN generator (hidden_dim 64), with its nested nn.Sequential
+    blocks so that state_dict() names match `bcegan export --torch`."""
 
     def block(channels_in, channels_out, kernel, stride, final=False):
         if final:
@@ -88,7 +88,8 @@ def build_dcgan_generator(nn, z_dim=LATENT_DIM):
 
 
 def build_dcgan_discriminator(nn):
-    """The course's DCGAN discriminator (hidden_dim 16), returning one logit per image."""
+    """Build the course's DCGAN discriminator (hidden_dim 16), which returns one logit per
+    image."""
 
     def block(channels_in, channels_out, final=False):
         if final:
@@ -113,8 +114,8 @@ def build_dcgan_discriminator(nn):
 
 
 def dcgan_weights_init(torch, module):
-    """The course's weights_init: N(0, 0.02) for convolution and BatchNorm weights, 0 for
-    BatchNorm biases; convolution biases keep PyTorch's default."""
+    """Initialise `module` as the course's weights_init does: N(0, 0.02) for convolution and
+    BatchNorm weights and 0 for BatchNorm biases. Convolution biases keep PyTorch's default."""
     nn = torch.nn
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
         torch.nn.init.normal_(module.weight, 0.0, 0.02)

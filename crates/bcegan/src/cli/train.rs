@@ -221,8 +221,8 @@ impl TrainArgs {
         let is_given = |id: &str| given.iter().any(|given_id| given_id == id);
         let generator = saved.generator_adam;
         let discriminator = saved.discriminator_adam;
-        // An option that sets both networks matches only a run whose two values are equal;
-        // otherwise the saved side shows both, so it never equals the given value.
+        // An option that sets both networks matches only a run whose two values are equal.
+        // Where they differ, the saved side shows both, so it never equals the given value.
         let both = |generator: String, discriminator: String| {
             if generator == discriminator {
                 generator

@@ -21,9 +21,9 @@
 //! 0.1 by default, and our models keep those defaults.
 //!
 //! The course's DCGAN keeps every layer group, the last included, in an inner
-//! `nn.Sequential`: the generator's `gen` holds three blocks of `nn.ConvTranspose2d`,
-//! `nn.BatchNorm2d` and `nn.ReLU`, then `nn.ConvTranspose2d` and `nn.Tanh`; the
-//! discriminator's `disc` holds two blocks of `nn.Conv2d`, `nn.BatchNorm2d` and
+//! `nn.Sequential`. The generator's `gen` contains three blocks of `nn.ConvTranspose2d`,
+//! `nn.BatchNorm2d` and `nn.ReLU`, then `nn.ConvTranspose2d` and `nn.Tanh`. The
+//! discriminator's `disc` contains two blocks of `nn.Conv2d`, `nn.BatchNorm2d` and
 //! `nn.LeakyReLU`, then `nn.Conv2d`. So its names are
 //!
 //! | our module path             | PyTorch name                              |

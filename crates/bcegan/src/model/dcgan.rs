@@ -8,7 +8,7 @@
 //!   stride 2), 256→128 (4, 1), 128→64 (3, 2), each with BatchNorm and ReLU, and 64→1
 //!   (4, 2) with Tanh; the side grows 1 → 3 → 6 → 13 → 28;
 //! - discriminator: convolutions 1→16 and 16→32 (kernel 4, stride 2), each with BatchNorm
-//!   and LeakyReLU 0.2, and 32→1 (4, 2); the side shrinks 28 → 13 → 5 → 1, one logit.
+//!   and LeakyReLU 0.2, and 32→1 (4, 2). The side shrinks 28 → 13 → 5 → 1, to one logit.
 
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, ConvTranspose2d};

@@ -121,7 +121,7 @@ pub fn seeded_conv_transpose2d(
 }
 
 /// Creates a BatchNorm layer with scale drawn from N(0, 0.02²) and shift 0, as the DCGAN
-/// course's `weights_init` sets `nn.BatchNorm2d`; momentum 0.1 and epsilon 1e-5 as in PyTorch.
+/// course's `weights_init` sets `nn.BatchNorm2d`. Momentum 0.1 and epsilon 1e-5 are PyTorch's.
 pub fn seeded_batch_norm(features: usize, rng: &mut ChaCha8Rng, device: &Device) -> BatchNorm {
     let mut norm = BatchNormConfig::new(features).init(device);
     let gamma = normal(rng, features, DCGAN_INIT_STD);
