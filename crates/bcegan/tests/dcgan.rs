@@ -311,3 +311,44 @@ fn mlp_checkpoint_without_model_loads() {
         "model of an old checkpoint"
     );
 }
+
+/// Feeds one noise batch many times in training mode, so that BatchNorm's running
+/// statistics converge to that batch's statistics. Evaluation mode, which sample grids
+/// use, must then give the images that training mode gives.
+#[test]
+fn dcgan_eval_matches_converged_train() {
+    use rand::SeedableRng;
+
+    let device = device();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let generator = Generator::new(ModelKind::Dcgan, 64, &mut rng, &device);
+    let noise: Vec<f32> = (0..16 * 64)
+        .map(|i| ((i * 29 % 31) as f32 - 15.0) / 8.0)
+        .collect();
+    let noise = Tensor::<2>::from_data(TensorData::new(noise, [16, 64]), &device);
+    let mut train_images = Vec::new();
+    for _ in 0..200 {
+        train_images = generator
+            .forward(noise.clone())
+            .into_data()
+            .try_to_vec::<f32>()
+            .expect("images are f32");
+    }
+    let eval_images = burn::module::Module::valid(&generator)
+        .forward(noise.inner())
+        .into_data()
+        .try_to_vec::<f32>()
+        .expect("images are f32");
+    let max_difference = train_images
+        .iter()
+        .zip(&eval_images)
+        .map(|(train, eval)| (train - eval).abs())
+        .fold(0.0_f32, f32::max);
+    let spread = train_images
+        .iter()
+        .fold(0.0_f32, |max, value| max.max(value.abs()));
+    assert!(
+        max_difference <= 1e-3 * spread.max(1e-6),
+        "evaluation against training mode: max difference {max_difference}, largest |pixel| {spread}"
+    );
+}
