@@ -17,8 +17,9 @@ const LATENT_DIM: usize = 10;
 
 /// Tensor names, shapes and values of a module, in collection order.
 fn snapshot<M: ModuleSnapshot>(module: &M) -> Vec<(String, Vec<usize>, Vec<f32>)> {
+    // `true` leaves the model variant out of the names (`blocks.0...`, not `Mlp.blocks.0...`).
     module
-        .collect(None, None, false)
+        .collect(None, None, true)
         .into_iter()
         .map(|tensor| {
             let name = tensor.name.clone();
