@@ -1,26 +1,29 @@
 #!/usr/bin/env bash
-# Times one training step of the MLP GAN in bcegan and in PyTorch, one after the other on
+# Times one training step of the MLP GAN or the DCGAN in bcegan and in PyTorch, one after the other on
 # this machine, for each thread count, and prints both and bcegan's speed relative to
 # PyTorch's (PyTorch ms/step divided by bcegan ms/step; above 1 means bcegan is faster).
 #
-# Usage: bench/compare-train.sh [--threads 1,2] [--steps 50] [--warmup 10] [--repeat 1]
+# Usage: bench/compare-train.sh [--model mlp|dcgan] [--threads 1,2] [--steps 50]
+#        [--warmup 10] [--repeat 1]
 # PyTorch comes from $PYTHON when set, else .venv/bin/python when present, else python3;
 # without torch the
 # script prints bcegan's figures alone and says why.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+model=mlp
 threads=1,2
 steps=50
 warmup=10
 repeat=1
 while [ $# -gt 0 ]; do
     case "$1" in
+        --model) model=$2; shift 2 ;;
         --threads) threads=$2; shift 2 ;;
         --steps) steps=$2; shift 2 ;;
         --warmup) warmup=$2; shift 2 ;;
         --repeat) repeat=$2; shift 2 ;;
-        *) echo "error: unknown option $1; use --threads LIST, --steps N, --warmup N or --repeat N" >&2; exit 2 ;;
+        *) echo "error: unknown option $1; use --model mlp|dcgan, --threads LIST, --steps N, --warmup N or --repeat N" >&2; exit 2 ;;
     esac
 done
 
@@ -39,10 +42,10 @@ fi
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for count in ${threads//,/ }; do
     for _ in $(seq "$repeat"); do
-        target/release/bcegan bench train-step --json --threads "$count" \
+        target/release/bcegan bench train-step --json --model "$model" --threads "$count" \
             --steps "$steps" --warmup "$warmup" >> "$work/ours.jsonl"
         if [ -n "$have_torch" ]; then
-            "$python" bench/gan_step_pytorch.py --json --threads "$count" \
+            "$python" bench/gan_step_pytorch.py --json --model "$model" --threads "$count" \
                 --steps "$steps" --warmup "$warmup" >> "$work/torch.jsonl"
         fi
     done

@@ -1,11 +1,16 @@
-"""Times one training step of the course's MLP GAN in PyTorch, the reference for
-`bcegan bench train-step`.
+"""Times one training step of the course's MLP GAN or DCGAN in PyTorch, the reference
+for `bcegan bench train-step`.
 
-The networks, the optimizer and the step are those of bcegan's trainer: generator
-64 -> 128 -> 256 -> 512 -> 1024 -> 784 with BatchNorm and ReLU between the linear
-layers and a sigmoid at the end; discriminator 784 -> 512 -> 256 -> 128 -> 1 with
-LeakyReLU(0.2), returning logits; Adam(lr 1e-4, betas (0.5, 0.999), eps 1e-8) for
-each; BCEWithLogitsLoss. One step is one discriminator update on a fixed batch of
+The networks, the optimizer and the step are those of bcegan's trainer. With
+--model mlp (the default): generator 64 -> 128 -> 256 -> 512 -> 1024 -> 784 with
+BatchNorm and ReLU between the linear layers and a sigmoid at the end; discriminator
+784 -> 512 -> 256 -> 128 -> 1 with LeakyReLU(0.2), returning logits; Adam(lr 1e-4).
+With --model dcgan: the course's DCGAN, generator of transposed convolutions
+64 -> 256 (kernel 3, stride 2) -> 128 (4, 1) -> 64 (3, 2) with BatchNorm and ReLU,
+then -> 1 (4, 2) and Tanh; discriminator of convolutions 1 -> 16 -> 32 (kernel 4,
+stride 2) with BatchNorm and LeakyReLU(0.2), then -> 1 (4, 2); weights from the
+course's weights_init; real images scaled to [-1, 1] in each step as bcegan does;
+Adam(lr 2e-4). Both use betas (0.5, 0.999), eps 1e-8, and BCEWithLogitsLoss. One step is one discriminator update on a fixed batch of
 random real images in [0, 1) and a detached fake batch, then one generator update on
 fresh noise with the discriminator's weights frozen. Like bcegan's step it reads the losses and the mean D(x) and D(G(z))
 back as Python floats.
@@ -13,8 +18,8 @@ back as Python floats.
 Prints the same fields as `bcegan bench train-step --json` (one JSON line with
 --json, else a line of text). Peak memory is VmHWM from /proc/self/status.
 
-Usage: python bench/gan_step_pytorch.py [--threads N] [--steps 50] [--warmup 10]
-       [--batch-size 128] [--json]
+Usage: python bench/gan_step_pytorch.py [--model mlp|dcgan] [--threads N] [--steps 50]
+       [--warmup 10] [--batch-size 128] [--json]
 """
 
 import argparse
@@ -50,6 +55,75 @@ def build_discriminator(nn):
     return nn.Sequential(*layers)
 
 
+def build_dcgan_generator(nn, z_dim=LATENT_DIM):
+    """Build the course's DCGAN generator (hidden_dim 64), with its nested nn.Sequential
+    blocks so that state_dict() names match `bcegan export --torch`."""
+
+    def block(channels_in, channels_out, kernel, stride, final=False):
+        if final:
+            return nn.Sequential(
+                nn.ConvTranspose2d(channels_in, channels_out, kernel, stride), nn.Tanh())
+        return nn.Sequential(
+            nn.ConvTranspose2d(channels_in, channels_out, kernel, stride),
+            nn.BatchNorm2d(channels_out),
+            nn.ReLU(inplace=True),
+        )
+
+    gen = nn.Sequential(
+        block(z_dim, 256, 3, 2),
+        block(256, 128, 4, 1),
+        block(128, 64, 3, 2),
+        block(64, 1, 4, 2, final=True),
+    )
+
+    class Generator(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gen = gen
+
+        def forward(self, noise):
+            return self.gen(noise.view(len(noise), z_dim, 1, 1)).view(len(noise), -1)
+
+    return Generator()
+
+
+def build_dcgan_discriminator(nn):
+    """Build the course's DCGAN discriminator (hidden_dim 16), which returns one logit per
+    image."""
+
+    def block(channels_in, channels_out, final=False):
+        if final:
+            return nn.Sequential(nn.Conv2d(channels_in, channels_out, 4, 2))
+        return nn.Sequential(
+            nn.Conv2d(channels_in, channels_out, 4, 2),
+            nn.BatchNorm2d(channels_out),
+            nn.LeakyReLU(0.2, inplace=True),
+        )
+
+    disc = nn.Sequential(block(1, 16), block(16, 32), block(32, 1, final=True))
+
+    class Discriminator(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.disc = disc
+
+        def forward(self, images):
+            return self.disc(images.view(len(images), 1, 28, 28)).view(len(images), -1)
+
+    return Discriminator()
+
+
+def dcgan_weights_init(torch, module):
+    """Initialise `module` as the course's weights_init does: N(0, 0.02) for convolution and
+    BatchNorm weights and 0 for BatchNorm biases. Convolution biases keep PyTorch's default."""
+    nn = torch.nn
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        torch.nn.init.normal_(module.weight, 0.0, 0.02)
+    if isinstance(module, nn.BatchNorm2d):
+        torch.nn.init.normal_(module.weight, 0.0, 0.02)
+        torch.nn.init.constant_(module.bias, 0)
+
+
 def peak_rss_mib():
     try:
         with open("/proc/self/status") as status:
@@ -71,10 +145,6 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    if args.model != "mlp":
-        print("error: --model dcgan: the DCGAN model is not implemented yet; use --model mlp",
-              file=sys.stderr)
-        return 2
     for name in ("threads", "batch_size", "steps"):
         if getattr(args, name) < 1:
             print(f"error: invalid --{name.replace('_', '-')} {getattr(args, name)}: "
@@ -90,9 +160,17 @@ def main():
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    generator = build_generator(nn)
-    discriminator = build_discriminator(nn)
-    adam = dict(lr=1e-4, betas=(0.5, 0.999), eps=1e-8)
+    if args.model == "dcgan":
+        generator = build_dcgan_generator(nn)
+        discriminator = build_dcgan_discriminator(nn)
+        generator.apply(lambda module: dcgan_weights_init(torch, module))
+        discriminator.apply(lambda module: dcgan_weights_init(torch, module))
+        learning_rate = 2e-4
+    else:
+        generator = build_generator(nn)
+        discriminator = build_discriminator(nn)
+        learning_rate = 1e-4
+    adam = dict(lr=learning_rate, betas=(0.5, 0.999), eps=1e-8)
     generator_optimizer = torch.optim.Adam(generator.parameters(), **adam)
     discriminator_optimizer = torch.optim.Adam(discriminator.parameters(), **adam)
     bce = nn.BCEWithLogitsLoss()
@@ -102,9 +180,11 @@ def main():
 
     def step():
         # Discriminator: minimise 1/2 [BCE(D(x), 1) + BCE(D(G(z)), 0)], fakes detached.
+        # The DCGAN works on [-1, 1]; bcegan scales each real batch inside its step.
+        real = real_images * 2 - 1 if args.model == "dcgan" else real_images
         noise = torch.randn(args.batch_size, LATENT_DIM)
         fake_images = generator(noise).detach()
-        real_logits = discriminator(real_images)
+        real_logits = discriminator(real)
         fake_logits = discriminator(fake_images)
         d_loss = 0.5 * (bce(real_logits, ones) + bce(fake_logits, zeros))
         discriminator_optimizer.zero_grad(set_to_none=True)

@@ -8,7 +8,12 @@ Then it feeds the same float32 noise to both generators (`bcegan sample --noise`
 and the same images (bcegan's) to both discriminators, and prints the largest
 absolute differences.
 
-Usage: python3 bench/torch_interop.py [--bcegan PATH] [--run DIR] [--count N]
+With --model dcgan it trains and checks the course's DCGAN pair instead; bcegan
+writes pixels in [0, 1] and the DCGAN works on [-1, 1], so the script maps between
+the two before comparing.
+
+Usage: python3 bench/torch_interop.py [--model mlp|dcgan] [--bcegan PATH] [--run DIR]
+       [--count N]
 
 Exit status: 0 when both differences are at most --tolerance (default 1e-5),
 1 when one is larger, and 2 when a bcegan command fails. Where torch (or
@@ -113,6 +118,8 @@ def main():
                         help="bcegan binary (default: target/release/bcegan, else target/debug/bcegan)")
     parser.add_argument("--run", type=pathlib.Path,
                         help="trained run folder to check (default: train 30 steps of batch 16)")
+    parser.add_argument("--model", choices=["mlp", "dcgan"], default="mlp",
+                        help="pair to train when --run is not given, and to build in PyTorch")
     parser.add_argument("--count", type=int, default=64, help="noise rows fed to both generators")
     parser.add_argument("--seed", type=int, default=0, help="seed of the NumPy noise")
     parser.add_argument("--tolerance", type=float, default=1e-5,
@@ -140,13 +147,15 @@ def main():
         try:
             if run is None:
                 run = scratch / "run"
-                run_bcegan(args.bcegan, "train", "--steps", 30, "--batch-size", 16,
-                           "--log-every", 30, "--out", run)
+                run_bcegan(args.bcegan, "train", "--model", args.model, "--steps", 30,
+                           "--batch-size", 16, "--log-every", 30, "--out", run)
             exported = scratch / "torch.safetensors"
             run_bcegan(args.bcegan, "export", run, "--torch", exported)
 
             state = read_safetensors(torch, exported)
-            z_dim = state["gen.0.0.weight"].shape[1]
+            # gen.0.0.weight is [128, z] in the MLP and [z, 256, 3, 3] in the DCGAN.
+            first = state["gen.0.0.weight"]
+            z_dim = first.shape[0] if first.dim() == 4 else first.shape[1]
             noise = np.random.default_rng(args.seed).standard_normal(
                 (args.count, z_dim)).astype(np.float32)
             np.save(scratch / "noise.npy", noise)
@@ -159,7 +168,13 @@ def main():
         our_images = np.load(scratch / "images.npy")
         our_logits = np.load(scratch / "logits.npy")
 
-    generator, discriminator = course_modules(torch, z_dim)
+    if args.model == "dcgan":
+        sys.path.insert(0, str(REPO / "bench"))
+        from gan_step_pytorch import build_dcgan_discriminator, build_dcgan_generator
+        generator = build_dcgan_generator(torch.nn, z_dim)
+        discriminator = build_dcgan_discriminator(torch.nn)
+    else:
+        generator, discriminator = course_modules(torch, z_dim)
     # strict=True: every name and shape must match, num_batches_tracked included.
     generator.load_state_dict(
         {name: tensor for name, tensor in state.items() if name.startswith("gen.")}, strict=True)
@@ -168,12 +183,15 @@ def main():
     generator.eval()
     discriminator.eval()
 
+    flat_images = our_images.reshape(args.count, IMAGE_SIZE)
     with torch.no_grad():
         torch_images = generator(torch.from_numpy(noise)).numpy()
-        flat_images = torch.from_numpy(our_images.reshape(args.count, IMAGE_SIZE))
-        torch_logits = discriminator(flat_images).numpy()
+        model_images = flat_images * 2 - 1 if args.model == "dcgan" else flat_images
+        torch_logits = discriminator(torch.from_numpy(model_images)).numpy()
+    if args.model == "dcgan":
+        torch_images = (torch_images + 1) / 2
 
-    image_diff = float(np.abs(torch_images - our_images.reshape(args.count, IMAGE_SIZE)).max())
+    image_diff = float(np.abs(torch_images - flat_images).max())
     logit_diff = float(np.abs(torch_logits - our_logits).max())
     print(f"torch {torch.__version__}, numpy {np.__version__}, latent_dim {z_dim}, "
           f"{args.count} noise rows, num_batches_tracked "

@@ -71,20 +71,24 @@ fn train_step_text_names_threads() {
 }
 
 #[test]
-fn train_step_rejects_dcgan() {
-    let result = run(&args(&["--model", "dcgan"]), &mut Vec::new());
-    let Err(error) = result else {
-        panic!("--model dcgan: expected an error, got {result:?}");
+fn train_step_times_dcgan() {
+    let mut words = TINY_STEPS.to_vec();
+    words.extend(["--threads", "1", "--model", "dcgan", "--json"]);
+    let mut out = Vec::new();
+    let result = run(&args(&words), &mut out);
+    let Ok(record) = result else {
+        panic!("bench train-step --model dcgan: expected success, got {result:?}");
     };
+    assert_eq!(record.model, "dcgan", "model in the record");
     assert!(
-        matches!(error, BenchError::Unsupported(_)),
-        "--model dcgan: expected Unsupported, got {error:?}"
+        record.ms_per_step_median.is_finite() && record.ms_per_step_median > 0.0,
+        "median ms/step of the DCGAN step: {}",
+        record.ms_per_step_median
     );
-    assert_eq!(error.exit_code(), 2, "exit status of {error:?}");
-    let message = error.to_string();
+    let text = String::from_utf8(out).expect("UTF-8 output");
     assert!(
-        message.contains("not implemented yet"),
-        "message says the model is missing: {message}"
+        text.contains("\"model\":\"dcgan\""),
+        "JSON record names the model: {text}"
     );
 }
 
@@ -105,20 +109,16 @@ fn train_step_rejects_zero_threads() {
 }
 
 #[test]
-fn binary_dcgan_exits_with_two() {
+fn binary_unknown_model_exits_with_two() {
     let output = Command::new(env!("CARGO_BIN_EXE_bcegan"))
-        .args(["bench", "train-step", "--model", "dcgan"])
+        .args(["bench", "train-step", "--model", "vae"])
         .output()
         .expect("the bcegan binary starts");
-    assert_eq!(
-        output.status.code(),
-        Some(2),
-        "exit status of --model dcgan"
-    );
+    assert_eq!(output.status.code(), Some(2), "exit status of --model vae");
     let stderr = common::stderr(&output);
     assert!(
-        stderr.contains("DCGAN model is not implemented yet"),
-        "stderr names the missing model: {stderr}"
+        stderr.contains("mlp") && stderr.contains("dcgan"),
+        "stderr lists the models: {stderr}"
     );
 }
 

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use bcegan::interop::InteropError;
 use bcegan::interop::torch::{read_torch_networks, write_torch_file};
-use bcegan::model::{Discriminator, Generator};
+use bcegan::model::{Discriminator, Generator, ModelKind};
 use burn::module::Module;
 use burn::store::ModuleSnapshot;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -17,8 +17,9 @@ const LATENT_DIM: usize = 10;
 
 /// Tensor names, shapes and values of a module, in collection order.
 fn snapshot<M: ModuleSnapshot>(module: &M) -> Vec<(String, Vec<usize>, Vec<f32>)> {
+    // `true` leaves the model variant out of the names (`blocks.0...`, not `Mlp.blocks.0...`).
     module
-        .collect(None, None, false)
+        .collect(None, None, true)
         .into_iter()
         .map(|tensor| {
             let name = tensor.name.clone();
@@ -38,8 +39,8 @@ fn snapshot<M: ModuleSnapshot>(module: &M) -> Vec<(String, Vec<usize>, Vec<f32>)
 fn trained_like_networks() -> (Generator, Discriminator) {
     let device = Device::flex().autodiff();
     let mut rng = ChaCha8Rng::seed_from_u64(7);
-    let generator = Generator::new(LATENT_DIM, &mut rng, &device);
-    let discriminator = Discriminator::new(&mut rng, &device);
+    let generator = Generator::new(ModelKind::Mlp, LATENT_DIM, &mut rng, &device);
+    let discriminator = Discriminator::new(ModelKind::Mlp, &mut rng, &device);
     let noise: Vec<f32> = (0..16 * LATENT_DIM)
         .map(|index| ((index * 37 % 23) as f32 - 11.0) / 5.0)
         .collect();

@@ -6,40 +6,24 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use burn::tensor::{Device, Tensor, TensorData};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::bench::BenchError;
 use crate::device::cpu_device;
-use crate::model::IMAGE_SIZE;
-use crate::train::{AdamSettings, DataSource, Gan, NonFinitePolicy, TrainConfig};
-
-/// Model whose training step is timed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum BenchModel {
-    /// The course's fully connected generator and discriminator
-    Mlp,
-    /// A convolutional (DCGAN) pair; not implemented yet
-    Dcgan,
-}
-
-impl BenchModel {
-    /// Returns the model's name as `--model` and the JSON record spell it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Mlp => "mlp",
-            Self::Dcgan => "dcgan",
-        }
-    }
-}
+use crate::model::{IMAGE_SIZE, ModelKind};
+use crate::train::{
+    AdamSettings, DataSource, Gan, GeneratorLoss, NonFinitePolicy, TrainConfig,
+    default_learning_rate,
+};
 
 /// Settings of `bcegan bench train-step`.
 #[derive(Debug, Clone, Args)]
 pub struct TrainStepArgs {
     /// Model to train
-    #[arg(long, value_enum, default_value_t = BenchModel::Mlp)]
-    pub model: BenchModel,
+    #[arg(long, value_enum, default_value_t = ModelKind::Mlp)]
+    pub model: ModelKind,
 
     /// Worker threads of the step [default: RAYON_NUM_THREADS, else the number of cores]
     #[arg(long)]
@@ -98,7 +82,7 @@ pub struct TrainStepRecord {
 /// # Errors
 ///
 /// Returns [`BenchError::Invalid`] for a zero `--threads`, `--batch-size` or `--steps`,
-/// [`BenchError::Unsupported`] for `--model dcgan`, [`BenchError::Pool`] when the thread
+/// [`BenchError::Pool`] when the thread
 /// pool cannot start, [`BenchError::Step`] when a step fails, and [`BenchError::Output`]
 /// when writing fails.
 pub fn run(args: &TrainStepArgs, out: &mut impl Write) -> Result<TrainStepRecord, BenchError> {
@@ -114,11 +98,6 @@ pub fn run(args: &TrainStepArgs, out: &mut impl Write) -> Result<TrainStepRecord
                 expected: "must be at least 1",
             });
         }
-    }
-    if args.model == BenchModel::Dcgan {
-        return Err(BenchError::Unsupported(
-            "--model dcgan: the DCGAN model is not implemented yet; use --model mlp",
-        ));
     }
 
     let record = match args.threads {
@@ -185,24 +164,28 @@ fn time_steps(args: &TrainStepArgs) -> Result<TrainStepRecord, BenchError> {
     })
 }
 
-/// Builds the settings of a default `bcegan train` with the benchmark's batch size and seed.
+/// Builds the settings of a default `bcegan train --model MODEL` with the benchmark's batch
+/// size and seed.
 fn bench_config(args: &TrainStepArgs) -> TrainConfig {
-    // The defaults of `bcegan train`: Adam with lr 1e-4, betas (0.5, 0.999), PyTorch's
-    // epsilon, and 64 noise values.
+    // The defaults of `bcegan train`: Adam with the model's learning rate, betas
+    // (0.5, 0.999), PyTorch's epsilon, and 64 noise values.
     let adam = AdamSettings {
-        lr: 1e-4,
+        lr: default_learning_rate(args.model),
         beta1: 0.5,
         beta2: 0.999,
         epsilon: 1e-8,
     };
     TrainConfig {
         data: DataSource::Embedded,
+        model: args.model,
         steps: u64::try_from(args.warmup + args.steps).unwrap_or(u64::MAX),
         time_limit_s: None,
         batch_size: args.batch_size,
         latent_dim: 64,
         generator_adam: adam,
         discriminator_adam: adam,
+        real_target: 1.0,
+        generator_loss: GeneratorLoss::NonSaturating,
         seed: args.seed,
         log_every: 1,
         sample_every: 1,

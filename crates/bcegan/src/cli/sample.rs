@@ -232,12 +232,15 @@ pub(crate) fn generate(
     for chunk in noise.chunks(CHUNK_ROWS * latent_dim) {
         let rows = chunk.len() / latent_dim;
         let noise = Tensor::from_data(TensorData::new(chunk.to_vec(), [rows, latent_dim]), device);
+        // The discriminator takes the images in the model's range; the files get pixels
+        // in [0, 1].
         let generated = networks.generator.forward(noise);
         if with_logits {
             let chunk_logits = networks.discriminator.forward(generated.clone());
             logits.extend(tensor_values("discriminator logits", chunk_logits)?);
         }
-        images.extend(tensor_values("generated images", generated)?);
+        let pixels = networks.generator.kind().to_pixels(generated);
+        images.extend(tensor_values("generated images", pixels)?);
     }
     Ok((images, logits))
 }

@@ -6,9 +6,46 @@ use std::time::Duration;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args};
 
+use crate::model::ModelKind;
 use crate::train::{
-    AdamSettings, DEFAULT_CHECKPOINT_EVERY, DataSource, NonFinitePolicy, TrainConfig, TrainError,
+    AdamSettings, DEFAULT_CHECKPOINT_EVERY, DataSource, GeneratorLoss, NonFinitePolicy,
+    TrainConfig, TrainError, default_learning_rate,
 };
+
+/// Adam's two decay rates, as `--generator-betas` and `--discriminator-betas` take them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Betas {
+    /// Decay rate of the first-moment estimate.
+    pub beta1: f32,
+    /// Decay rate of the second-moment estimate.
+    pub beta2: f32,
+}
+
+/// Parses `B1,B2` into [`Betas`], each in [0, 1).
+///
+/// # Errors
+///
+/// Returns a message naming the value and the expected form, for clap to print.
+pub fn parse_betas(text: &str) -> Result<Betas, String> {
+    let form = "expected two numbers in [0, 1) separated by a comma, such as 0.5,0.999";
+    let Some((first, second)) = text.split_once(',') else {
+        return Err(format!("invalid betas {text:?}: {form}"));
+    };
+    let parse = |part: &str| -> Result<f32, String> {
+        let beta: f32 = part
+            .trim()
+            .parse()
+            .map_err(|_| format!("invalid beta {part:?} in {text:?}: {form}"))?;
+        if !(0.0..1.0).contains(&beta) {
+            return Err(format!("invalid beta {beta} in {text:?}: {form}"));
+        }
+        Ok(beta)
+    };
+    Ok(Betas {
+        beta1: parse(first)?,
+        beta2: parse(second)?,
+    })
+}
 
 /// Settings of `bcegan train`.
 #[derive(Debug, Clone, Args)]
@@ -17,6 +54,11 @@ pub struct TrainArgs {
     /// without it, the 10,000 digits built into the binary
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
+
+    /// Architecture of the networks: the course's fully connected pair, or its DCGAN pair
+    /// (convolutions, images scaled to [-1, 1])
+    #[arg(long, value_enum, default_value_t = ModelKind::Mlp)]
+    pub model: ModelKind,
 
     /// Total number of steps (one discriminator update plus one generator update each)
     #[arg(long, default_value_t = 6000)]
@@ -32,9 +74,18 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 128)]
     pub batch_size: usize,
 
-    /// Adam learning rate of both networks
-    #[arg(long, default_value_t = 1e-4)]
-    pub lr: f64,
+    /// Adam learning rate of both networks [default: 1e-4 for --model mlp, 2e-4 for
+    /// --model dcgan]
+    #[arg(long)]
+    pub lr: Option<f64>,
+
+    /// Adam learning rate of the generator, replacing --lr for it
+    #[arg(long)]
+    pub generator_lr: Option<f64>,
+
+    /// Adam learning rate of the discriminator, replacing --lr for it
+    #[arg(long)]
+    pub discriminator_lr: Option<f64>,
 
     /// Adam beta1 (first-moment decay) of both networks
     #[arg(long, default_value_t = 0.5)]
@@ -44,9 +95,27 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 0.999)]
     pub beta2: f32,
 
+    /// Adam betas of the generator, replacing --beta1 and --beta2 for it
+    #[arg(long, value_name = "B1,B2", value_parser = parse_betas)]
+    pub generator_betas: Option<Betas>,
+
+    /// Adam betas of the discriminator, replacing --beta1 and --beta2 for it
+    #[arg(long, value_name = "B1,B2", value_parser = parse_betas)]
+    pub discriminator_betas: Option<Betas>,
+
     /// Adam epsilon of both networks (PyTorch's default)
     #[arg(long, default_value_t = 1e-8)]
     pub adam_epsilon: f32,
+
+    /// Target of the real images in the discriminator's cost, in (0, 1]; below 1 (such as
+    /// 0.9) for one-sided label smoothing
+    #[arg(long, default_value_t = 1.0)]
+    pub real_target: f32,
+
+    /// Cost the generator minimises, which metrics.csv records as g_loss: non-saturating
+    /// BCE(D(G(z)), 1), or minimax -BCE(D(G(z)), 0)
+    #[arg(long, value_enum, default_value_t = GeneratorLoss::NonSaturating)]
+    pub generator_loss: GeneratorLoss,
 
     /// Length of the generator's noise vector
     #[arg(long, default_value_t = 64)]
@@ -106,23 +175,32 @@ pub struct TrainArgs {
 impl TrainArgs {
     /// Builds the run's configuration; `out` is the run folder to use.
     pub fn to_config(&self, out: PathBuf) -> TrainConfig {
-        let adam = AdamSettings {
-            lr: self.lr,
+        let shared = AdamSettings {
+            lr: self.lr.unwrap_or_else(|| default_learning_rate(self.model)),
             beta1: self.beta1,
             beta2: self.beta2,
             epsilon: self.adam_epsilon,
+        };
+        let per_network = |lr: Option<f64>, betas: Option<Betas>| AdamSettings {
+            lr: lr.unwrap_or(shared.lr),
+            beta1: betas.map_or(shared.beta1, |betas| betas.beta1),
+            beta2: betas.map_or(shared.beta2, |betas| betas.beta2),
+            epsilon: shared.epsilon,
         };
         TrainConfig {
             data: match &self.data {
                 Some(dir) => DataSource::Dir(dir.clone()),
                 None => DataSource::Embedded,
             },
+            model: self.model,
             steps: self.steps,
             time_limit_s: self.time_limit.map(|limit| limit.as_secs_f64()),
             batch_size: self.batch_size,
             latent_dim: self.latent_dim,
-            generator_adam: adam,
-            discriminator_adam: adam,
+            generator_adam: per_network(self.generator_lr, self.generator_betas),
+            discriminator_adam: per_network(self.discriminator_lr, self.discriminator_betas),
+            real_target: self.real_target,
+            generator_loss: self.generator_loss,
             seed: self.seed,
             log_every: self.log_every,
             sample_every: self.sample_every,
@@ -149,12 +227,35 @@ impl TrainArgs {
     ) -> Result<TrainConfig, TrainError> {
         let requested = self.to_config(saved.out.clone());
         let is_given = |id: &str| given.iter().any(|given_id| given_id == id);
-        let checks: [(&str, &'static str, String, String); 10] = [
+        let generator = saved.generator_adam;
+        let discriminator = saved.discriminator_adam;
+        // An option that sets both networks matches only a run whose two values are equal.
+        // Where they differ, the saved side shows both, so it never equals the given value.
+        let both = |generator: String, discriminator: String| {
+            if generator == discriminator {
+                generator
+            } else {
+                format!("{generator} (generator) and {discriminator} (discriminator)")
+            }
+        };
+        let betas = |adam: &AdamSettings| format!("{},{}", adam.beta1, adam.beta2);
+        let given_betas = |betas: Option<Betas>| {
+            betas.map_or_else(String::new, |betas| {
+                format!("{},{}", betas.beta1, betas.beta2)
+            })
+        };
+        let checks: Vec<(&str, &'static str, String, String)> = vec![
             (
                 "data",
                 "--data",
                 format!("{:?}", requested.data),
                 format!("{:?}", saved.data),
+            ),
+            (
+                "model",
+                "--model",
+                requested.model.name().to_owned(),
+                saved.model.name().to_owned(),
             ),
             (
                 "batch_size",
@@ -165,26 +266,68 @@ impl TrainArgs {
             (
                 "lr",
                 "--lr",
-                format!("{:?}", requested.generator_adam.lr),
-                format!("{:?}", saved.generator_adam.lr),
+                format!("{:?}", self.lr.unwrap_or(f64::NAN)),
+                both(
+                    format!("{:?}", generator.lr),
+                    format!("{:?}", discriminator.lr),
+                ),
+            ),
+            (
+                "generator_lr",
+                "--generator-lr",
+                format!("{:?}", self.generator_lr.unwrap_or(f64::NAN)),
+                format!("{:?}", generator.lr),
+            ),
+            (
+                "discriminator_lr",
+                "--discriminator-lr",
+                format!("{:?}", self.discriminator_lr.unwrap_or(f64::NAN)),
+                format!("{:?}", discriminator.lr),
             ),
             (
                 "beta1",
                 "--beta1",
-                requested.generator_adam.beta1.to_string(),
-                saved.generator_adam.beta1.to_string(),
+                self.beta1.to_string(),
+                both(generator.beta1.to_string(), discriminator.beta1.to_string()),
             ),
             (
                 "beta2",
                 "--beta2",
-                requested.generator_adam.beta2.to_string(),
-                saved.generator_adam.beta2.to_string(),
+                self.beta2.to_string(),
+                both(generator.beta2.to_string(), discriminator.beta2.to_string()),
+            ),
+            (
+                "generator_betas",
+                "--generator-betas",
+                given_betas(self.generator_betas),
+                betas(&generator),
+            ),
+            (
+                "discriminator_betas",
+                "--discriminator-betas",
+                given_betas(self.discriminator_betas),
+                betas(&discriminator),
             ),
             (
                 "adam_epsilon",
                 "--adam-epsilon",
-                requested.generator_adam.epsilon.to_string(),
-                saved.generator_adam.epsilon.to_string(),
+                self.adam_epsilon.to_string(),
+                both(
+                    generator.epsilon.to_string(),
+                    discriminator.epsilon.to_string(),
+                ),
+            ),
+            (
+                "real_target",
+                "--real-target",
+                requested.real_target.to_string(),
+                saved.real_target.to_string(),
+            ),
+            (
+                "generator_loss",
+                "--generator-loss",
+                requested.generator_loss.name().to_owned(),
+                saved.generator_loss.name().to_owned(),
             ),
             (
                 "latent_dim",
@@ -210,19 +353,15 @@ impl TrainArgs {
                 requested.sample_every.to_string(),
                 saved.sample_every.to_string(),
             ),
+            (
+                "sample_count",
+                "--sample-count",
+                requested.sample_count.to_string(),
+                saved.sample_count.to_string(),
+            ),
         ];
-        let sample_count = (
-            "sample_count",
-            "--sample-count",
-            requested.sample_count.to_string(),
-            saved.sample_count.to_string(),
-        );
-        for (id, name, given_value, saved_value) in checks.into_iter().chain([sample_count]) {
-            // Both networks share one Adam setting on the command line, so a run whose
-            // two optimizers differ conflicts with any given Adam option.
-            let adam_differs = matches!(id, "lr" | "beta1" | "beta2" | "adam_epsilon")
-                && saved.generator_adam != saved.discriminator_adam;
-            if is_given(id) && (given_value != saved_value || adam_differs) {
+        for (id, name, given_value, saved_value) in checks {
+            if is_given(id) && given_value != saved_value {
                 return Err(TrainError::ResumeConflict {
                     name,
                     given: given_value,

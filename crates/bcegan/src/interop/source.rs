@@ -6,7 +6,7 @@ use burn::tensor::Device;
 use safetensors::SafeTensors;
 
 use super::error::InteropError;
-use super::torch::{FIRST_GENERATOR_WEIGHT, read_torch_networks, torch_latent_dim};
+use super::torch::{FIRST_GENERATOR_WEIGHT, read_torch_networks, torch_model};
 use crate::model::{Discriminator, Generator};
 use crate::train::CHECKPOINT_FILE;
 
@@ -90,7 +90,7 @@ pub fn load_networks(
     {
         let latent_dim = match latent_dim {
             Some(requested) => requested,
-            None => torch_latent_dim(path)?,
+            None => torch_model(path)?.1,
         };
         let (generator, discriminator) = read_torch_networks(path, latent_dim, device)?;
         return Ok(LoadedNetworks {

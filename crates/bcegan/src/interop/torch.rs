@@ -20,6 +20,24 @@
 //! weights are transposed both ways. Both libraries' BatchNorm use epsilon 1e-5 and momentum
 //! 0.1 by default, and our models keep those defaults.
 //!
+//! The course's DCGAN keeps every layer group, the last included, in an inner
+//! `nn.Sequential`. The generator's `gen` contains three blocks of `nn.ConvTranspose2d`,
+//! `nn.BatchNorm2d` and `nn.ReLU`, then `nn.ConvTranspose2d` and `nn.Tanh`. The
+//! discriminator's `disc` contains two blocks of `nn.Conv2d`, `nn.BatchNorm2d` and
+//! `nn.LeakyReLU`, then `nn.Conv2d`. So its names are
+//!
+//! | our module path             | PyTorch name                              |
+//! |-----------------------------|-------------------------------------------|
+//! | `blocks.i.conv.weight`      | `gen.i.0.weight`                          |
+//! | `blocks.i.conv.bias`        | `gen.i.0.bias`                            |
+//! | `blocks.i.norm.*`           | `gen.i.1.*`, as for the MLP               |
+//! | `output.weight`, `.bias`    | `gen.3.0.weight`, `gen.3.0.bias`          |
+//!
+//! and `disc.` with the output layer `disc.2.0`. burn and PyTorch store convolution weights
+//! in the same layout (`[out, in, k, k]` for `Conv2d`, `[in, out, k, k]` for
+//! `ConvTranspose2d`), so they are copied unchanged. A file holds a DCGAN when
+//! `gen.0.0.weight` has four dimensions; its first is the noise length.
+//!
 //! NOTE: burn 0.22.1 updates `running_var` with the biased batch variance and PyTorch with the
 //! unbiased one, so training the same steps in both gives running variances that differ by
 //! about a factor n/(n−1) for batch size n. The export copies our values unchanged.
@@ -38,7 +56,7 @@ use safetensors::{Dtype, SafeTensors};
 
 use super::error::InteropError;
 use super::write_atomically;
-use crate::model::{Discriminator, Generator};
+use crate::model::{Discriminator, Generator, ModelKind};
 
 /// Prefix of the generator's tensors: the course's `Generator` stores its layers as `gen`.
 pub const GENERATOR_PREFIX: &str = "gen";
@@ -46,8 +64,12 @@ pub const GENERATOR_PREFIX: &str = "gen";
 /// Prefix of the discriminator's tensors: the course's `Discriminator` stores them as `disc`.
 pub const DISCRIMINATOR_PREFIX: &str = "disc";
 
-/// The generator's first weight, `[128, latent_dim]`; its shape gives the noise length.
+/// The generator's first weight: `[128, latent_dim]` in the MLP, `[latent_dim, 256, 3, 3]`
+/// in the DCGAN; its shape gives the model and the noise length.
 pub const FIRST_GENERATOR_WEIGHT: &str = "gen.0.0.weight";
+
+/// Whether tensor names leave out the variant of the `Generator` and `Discriminator` enums.
+const SKIP_ENUM_VARIANTS: bool = true;
 
 /// Suffix of the BatchNorm batch counter that PyTorch keeps beside the running statistics.
 const BATCH_COUNTER: &str = "num_batches_tracked";
@@ -93,18 +115,22 @@ pub fn write_torch_file(
     num_batches_tracked: i64,
 ) -> Result<usize, InteropError> {
     let mut entries: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
+    let model = generator.kind();
     for (prefix, tensors) in [
-        (GENERATOR_PREFIX, generator.collect(None, None, false)),
+        (
+            GENERATOR_PREFIX,
+            generator.collect(None, None, SKIP_ENUM_VARIANTS),
+        ),
         (
             DISCRIMINATOR_PREFIX,
-            discriminator.collect(None, None, false),
+            discriminator.collect(None, None, SKIP_ENUM_VARIANTS),
         ),
     ] {
         let names: Vec<(String, Vec<usize>)> = tensors
             .iter()
             .map(|tensor| (tensor.name.clone(), tensor.shape.to_vec()))
             .collect();
-        let slots = torch_slots(prefix, &names)?;
+        let slots = torch_slots(model, prefix, &names)?;
         for (tensor, slot) in tensors.into_iter().zip(slots) {
             let values = pack_values(tensor)?;
             let values = if slot.transposed {
@@ -159,20 +185,23 @@ pub fn write_torch_file(
     Ok(entries.len())
 }
 
-/// Reads the generator's noise length from the shape of `gen.0.0.weight` in `path`.
+/// Reads the model and the generator's noise length from the shape of `gen.0.0.weight` in
+/// `path`.
 ///
 /// # Errors
 ///
 /// Returns [`InteropError`] when the file cannot be read, is not SafeTensors, or lacks a
-/// 2-D `gen.0.0.weight`.
-pub fn torch_latent_dim(path: &Path) -> Result<usize, InteropError> {
+/// 2-D or 4-D `gen.0.0.weight`.
+pub fn torch_model(path: &Path) -> Result<(ModelKind, usize), InteropError> {
     let bytes = read_file(path)?;
     let file = parse_safetensors(path, &bytes)?;
-    latent_dim_of(path, &file)
+    model_of(path, &file)
 }
 
 /// Reads a generator and a discriminator from a SafeTensors file with the course's PyTorch
-/// names, building them for noise of `latent_dim` values on `device`.
+/// names, building them for noise of `latent_dim` values on `device`. The model (MLP or
+/// DCGAN) is the one the file holds; callers that need a given model compare
+/// [`Generator::kind`].
 ///
 /// The BatchNorm counters `num_batches_tracked` are ignored, and so are tensors that the
 /// networks do not use (they are logged as a warning).
@@ -191,7 +220,7 @@ pub fn read_torch_networks(
 ) -> Result<(Generator, Discriminator), InteropError> {
     let bytes = read_file(path)?;
     let file = parse_safetensors(path, &bytes)?;
-    let found = latent_dim_of(path, &file)?;
+    let (model, found) = model_of(path, &file)?;
     if found != latent_dim {
         return Err(InteropError::LatentDimMismatch {
             path: path.to_path_buf(),
@@ -202,10 +231,10 @@ pub fn read_torch_networks(
 
     // The initial weights are placeholders: every tensor is replaced by the file's.
     let mut rng = ChaCha8Rng::seed_from_u64(0);
-    let mut generator = Generator::new(latent_dim, &mut rng, device);
-    let mut discriminator = Discriminator::new(&mut rng, device);
-    let generator_slots = module_slots(GENERATOR_PREFIX, &generator)?;
-    let discriminator_slots = module_slots(DISCRIMINATOR_PREFIX, &discriminator)?;
+    let mut generator = Generator::new(model, latent_dim, &mut rng, device);
+    let mut discriminator = Discriminator::new(model, &mut rng, device);
+    let generator_slots = module_slots(model, GENERATOR_PREFIX, &generator)?;
+    let discriminator_slots = module_slots(model, DISCRIMINATOR_PREFIX, &discriminator)?;
 
     let missing: Vec<String> = generator_slots
         .iter()
@@ -239,6 +268,7 @@ pub fn read_torch_networks(
 /// Maps the tensors of one network, given as names and shapes in our module, to their
 /// PyTorch slots.
 fn torch_slots(
+    model: ModelKind,
     prefix: &str,
     tensors: &[(String, Vec<usize>)],
 ) -> Result<Vec<TorchSlot>, InteropError> {
@@ -251,9 +281,11 @@ fn torch_slots(
     tensors
         .iter()
         .map(|(name, shape)| {
-            torch_slot(prefix, block_count, name, shape).ok_or_else(|| InteropError::TensorRead {
-                name: name.clone(),
-                message: "the tensor has no counterpart in the course's PyTorch modules".into(),
+            torch_slot(model, prefix, block_count, name, shape).ok_or_else(|| {
+                InteropError::TensorRead {
+                    name: name.clone(),
+                    message: "the tensor has no counterpart in the course's PyTorch modules".into(),
+                }
             })
         })
         .collect()
@@ -261,15 +293,16 @@ fn torch_slots(
 
 /// Returns the slots of every tensor of `module`.
 fn module_slots<M: ModuleSnapshot>(
+    model: ModelKind,
     prefix: &str,
     module: &M,
 ) -> Result<Vec<TorchSlot>, InteropError> {
     let names: Vec<(String, Vec<usize>)> = module
-        .collect(None, None, false)
+        .collect(None, None, SKIP_ENUM_VARIANTS)
         .iter()
         .map(|tensor| (tensor.name.clone(), tensor.shape.to_vec()))
         .collect();
-    torch_slots(prefix, &names)
+    torch_slots(model, prefix, &names)
 }
 
 /// Returns `i` of a name `blocks.i.…`.
@@ -282,13 +315,22 @@ fn block_index(name: &str) -> Option<usize> {
 }
 
 /// Maps one of our tensor names to its PyTorch slot, or `None` for an unknown name.
-fn torch_slot(prefix: &str, block_count: usize, name: &str, shape: &[usize]) -> Option<TorchSlot> {
+fn torch_slot(
+    model: ModelKind,
+    prefix: &str,
+    block_count: usize,
+    name: &str,
+    shape: &[usize],
+) -> Option<TorchSlot> {
     let parts: Vec<&str> = name.split('.').collect();
-    let (torch_name, transposed) = match parts.as_slice() {
-        ["blocks", index, "linear", leaf @ ("weight" | "bias")] => {
+    let (torch_name, transposed) = match (model, parts.as_slice()) {
+        (ModelKind::Mlp, ["blocks", index, "linear", leaf @ ("weight" | "bias")]) => {
             (format!("{prefix}.{index}.0.{leaf}"), *leaf == "weight")
         }
-        ["blocks", index, "norm", leaf] => {
+        (ModelKind::Dcgan, ["blocks", index, "conv", leaf @ ("weight" | "bias")]) => {
+            (format!("{prefix}.{index}.0.{leaf}"), false)
+        }
+        (_, ["blocks", index, "norm", leaf]) => {
             let torch_leaf = match *leaf {
                 "gamma" => "weight",
                 "beta" => "bias",
@@ -297,8 +339,12 @@ fn torch_slot(prefix: &str, block_count: usize, name: &str, shape: &[usize]) -> 
             };
             (format!("{prefix}.{index}.1.{torch_leaf}"), false)
         }
-        ["output", leaf @ ("weight" | "bias")] => {
+        (ModelKind::Mlp, ["output", leaf @ ("weight" | "bias")]) => {
             (format!("{prefix}.{block_count}.{leaf}"), *leaf == "weight")
+        }
+        // The DCGAN's output layer sits in its own nn.Sequential with the activation.
+        (ModelKind::Dcgan, ["output", leaf @ ("weight" | "bias")]) => {
+            (format!("{prefix}.{block_count}.0.{leaf}"), false)
         }
         _ => return None,
     };
@@ -368,8 +414,9 @@ fn parse_safetensors<'data>(
     })
 }
 
-/// Returns `in` of the `[out, in]` weight `gen.0.0.weight`.
-fn latent_dim_of(path: &Path, file: &SafeTensors<'_>) -> Result<usize, InteropError> {
+/// Returns the model and the noise length of `gen.0.0.weight`: `in` of the MLP's
+/// `[out, in]` weight, or `in` of the DCGAN's `[in, out, k, k]` transposed-convolution weight.
+fn model_of(path: &Path, file: &SafeTensors<'_>) -> Result<(ModelKind, usize), InteropError> {
     let weight = file
         .tensor(FIRST_GENERATOR_WEIGHT)
         .map_err(|_| InteropError::MissingTensors {
@@ -377,7 +424,8 @@ fn latent_dim_of(path: &Path, file: &SafeTensors<'_>) -> Result<usize, InteropEr
             names: vec![FIRST_GENERATOR_WEIGHT.to_string()],
         })?;
     match weight.shape() {
-        [_, latent_dim] if *latent_dim > 0 => Ok(*latent_dim),
+        [_, latent_dim] if *latent_dim > 0 => Ok((ModelKind::Mlp, *latent_dim)),
+        [latent_dim, _, _, _] if *latent_dim > 0 => Ok((ModelKind::Dcgan, *latent_dim)),
         shape => Err(InteropError::WrongShape {
             path: path.to_path_buf(),
             name: FIRST_GENERATOR_WEIGHT.to_string(),
@@ -464,7 +512,7 @@ fn apply_tensors<M: ModuleSnapshot + Module>(
     tensors: Vec<PackTensor>,
     prefix: &str,
 ) -> Result<(), InteropError> {
-    let result = module.apply(tensors, None, None, false);
+    let result = module.apply(tensors, None, None, SKIP_ENUM_VARIANTS);
     if result.missing.is_empty() && result.errors.is_empty() {
         return Ok(());
     }
@@ -483,6 +531,7 @@ fn apply_tensors<M: ModuleSnapshot + Module>(
 #[cfg(test)]
 mod tests {
     use super::{torch_slot, transpose};
+    use crate::model::ModelKind;
 
     #[test]
     fn transpose_two_by_three() {
@@ -516,7 +565,7 @@ mod tests {
             ("output.bias", vec![784], "gen.4.bias", false),
         ];
         for (name, shape, expected, transposed) in cases {
-            let slot = torch_slot("gen", 4, name, &shape);
+            let slot = torch_slot(ModelKind::Mlp, "gen", 4, name, &shape);
             assert_eq!(
                 slot.as_ref()
                     .map(|slot| (slot.torch_name.as_str(), slot.transposed)),
@@ -528,7 +577,53 @@ mod tests {
 
     #[test]
     fn torch_slot_rejects_unknown_name() {
-        let slot = torch_slot("disc", 3, "blocks.0.dropout.weight", &[4]);
+        let slot = torch_slot(ModelKind::Mlp, "disc", 3, "blocks.0.dropout.weight", &[4]);
         assert_eq!(slot, None, "slot of an unknown layer");
+    }
+
+    #[test]
+    fn torch_slot_maps_dcgan_names() {
+        let cases = [
+            (
+                "gen",
+                3,
+                "blocks.0.conv.weight",
+                vec![64, 256, 3, 3],
+                "gen.0.0.weight",
+            ),
+            ("gen", 3, "blocks.2.norm.gamma", vec![64], "gen.2.1.weight"),
+            (
+                "gen",
+                3,
+                "output.weight",
+                vec![64, 1, 4, 4],
+                "gen.3.0.weight",
+            ),
+            ("gen", 3, "output.bias", vec![1], "gen.3.0.bias"),
+            ("disc", 2, "blocks.1.conv.bias", vec![32], "disc.1.0.bias"),
+            (
+                "disc",
+                2,
+                "blocks.1.norm.running_mean",
+                vec![32],
+                "disc.1.1.running_mean",
+            ),
+            (
+                "disc",
+                2,
+                "output.weight",
+                vec![1, 32, 4, 4],
+                "disc.2.0.weight",
+            ),
+        ];
+        for (prefix, block_count, name, shape, expected) in cases {
+            let slot = torch_slot(ModelKind::Dcgan, prefix, block_count, name, &shape);
+            assert_eq!(
+                slot.as_ref()
+                    .map(|slot| (slot.torch_name.as_str(), slot.transposed)),
+                Some((expected, false)),
+                "DCGAN slot of {prefix} {name}"
+            );
+        }
     }
 }

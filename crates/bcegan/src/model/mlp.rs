@@ -55,12 +55,12 @@ impl GeneratorBlock {
 
 /// Generator: noise `[batch, latent_dim]` to images `[batch, 784]` in (0, 1).
 #[derive(Module, Debug)]
-pub struct Generator {
+pub struct MlpGenerator {
     blocks: Vec<GeneratorBlock>,
     output: Linear,
 }
 
-impl Generator {
+impl MlpGenerator {
     /// Creates a generator for noise of `latent_dim` values, drawing its weights from `rng`.
     pub fn new(latent_dim: usize, rng: &mut ChaCha8Rng, device: &Device) -> Self {
         let mut blocks = Vec::with_capacity(GENERATOR_WIDTHS.len());
@@ -109,12 +109,12 @@ impl DiscriminatorBlock {
 
 /// Discriminator: images `[batch, 784]` to logits `[batch, 1]` (positive means "real").
 #[derive(Module, Debug)]
-pub struct Discriminator {
+pub struct MlpDiscriminator {
     blocks: Vec<DiscriminatorBlock>,
     output: Linear,
 }
 
-impl Discriminator {
+impl MlpDiscriminator {
     /// Creates a discriminator, drawing its weights from `rng`.
     pub fn new(rng: &mut ChaCha8Rng, device: &Device) -> Self {
         let mut blocks = Vec::with_capacity(DISCRIMINATOR_WIDTHS.len());

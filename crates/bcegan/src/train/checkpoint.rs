@@ -4,7 +4,9 @@
 //!
 //! Layout of `checkpoint.safetensors` (format version 2):
 //! - one F32 tensor per network parameter or BatchNorm statistic, named by its module
-//!   path (`generator.blocks.0.linear.weight`, ...);
+//!   path without the model's variant (`generator.blocks.0.linear.weight` for the MLP,
+//!   `generator.blocks.0.conv.weight` for the DCGAN, ...), so files written before the
+//!   DCGAN existed keep their names; the configuration in `state` records the model;
 //! - `optimizer.generator` and `optimizer.discriminator`: U8 tensors holding burn's
 //!   serialized Adam state (burnpack bytes), keyed by parameter id;
 //! - SafeTensors metadata: `format` = `bcegan-checkpoint`, `format_version` = `2`,
@@ -48,6 +50,10 @@ pub const FORMAT_VERSION: u32 = 2;
 /// Largest file accepted, far above the ~31 MB of the largest model (`latent_dim` 4096)
 /// with its Adam state, so that a wrong path cannot make the loader read gigabytes.
 const MAX_CHECKPOINT_BYTES: u64 = 1 << 30;
+
+/// Whether tensor names leave out the variant of the `Generator` and `Discriminator` enums
+/// (`generator.blocks.0...` rather than `generator.Mlp.blocks.0...`).
+const SKIP_ENUM_VARIANTS: bool = true;
 
 const GENERATOR_OPTIMIZER: &str = "optimizer.generator";
 const DISCRIMINATOR_OPTIMIZER: &str = "optimizer.discriminator";
@@ -148,7 +154,7 @@ pub fn save_checkpoint(
     let mut tensors = BTreeMap::new();
     let mut state = state.clone();
     state.param_ids.clear();
-    for tensor in networks.collect(None, None, false) {
+    for tensor in networks.collect(None, None, SKIP_ENUM_VARIANTS) {
         let problem = |detail: String| TrainError::Checkpoint {
             path: path.to_path_buf(),
             problem: CheckpointProblem::Encode(detail),
@@ -226,7 +232,8 @@ pub fn save_checkpoint(
     )
 }
 
-/// Reads both networks from `path` into fresh networks built for `latent_dim` on `device`.
+/// Reads both networks from `path` into fresh networks of the model that the checkpoint's
+/// configuration records, built for `latent_dim` on `device`.
 ///
 /// This is the entry point for commands that only need the trained networks, such as
 /// sampling or export; it verifies the file exactly as a resume does.
@@ -245,7 +252,8 @@ pub fn load_checkpoint(
     Ok((checkpoint.generator, checkpoint.discriminator))
 }
 
-/// Reads and verifies everything a checkpoint holds; the networks are built for
+/// Reads and verifies everything a checkpoint holds; the networks are those of the model in
+/// the checkpoint's configuration (the MLP for files that record none), built for
 /// `latent_dim` on `device`.
 ///
 /// # Errors
@@ -389,12 +397,13 @@ fn read_networks(
 ) -> Result<GanNetworks, CheckpointProblem> {
     // The initial weights are placeholders: every tensor is replaced by the file's.
     let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let model = state.config.model;
     let mut networks = GanNetworks {
-        generator: Generator::new(latent_dim, &mut rng, device),
-        discriminator: Discriminator::new(&mut rng, device),
+        generator: Generator::new(model, latent_dim, &mut rng, device),
+        discriminator: Discriminator::new(model, &mut rng, device),
     };
     let mut loaded = Vec::new();
-    for expected in networks.collect(None, None, false) {
+    for expected in networks.collect(None, None, SKIP_ENUM_VARIANTS) {
         let name = expected.name.clone();
         let Some(view) = views.get(&name) else {
             return Err(CheckpointProblem::MissingTensor { name });
@@ -423,7 +432,7 @@ fn read_networks(
             Bytes::from_bytes_vec(view.data().to_vec()),
         ));
     }
-    let result = networks.apply(loaded, None, None, false);
+    let result = networks.apply(loaded, None, None, SKIP_ENUM_VARIANTS);
     if let Some((name, _)) = result.missing.first() {
         return Err(CheckpointProblem::MissingTensor { name: name.clone() });
     }

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::ModelKind;
+
 /// Source of the real images.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -45,11 +47,48 @@ pub enum NonFinitePolicy {
     Skip,
 }
 
+/// Cost that the generator minimises; the value of `g_loss` in the logs and `metrics.csv`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[derive(clap::ValueEnum)]
+pub enum GeneratorLoss {
+    /// BCE(D(G(z)), 1) = −mean log D(G(z)): its gradient stays large while the
+    /// discriminator rejects the fakes
+    #[default]
+    NonSaturating,
+    /// −BCE(D(G(z)), 0) = mean log(1 − D(G(z))), the original minimax objective: its gradient
+    /// vanishes where the discriminator confidently rejects the fakes
+    Minimax,
+}
+
+impl GeneratorLoss {
+    /// Returns the name as `--generator-loss` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::NonSaturating => "non-saturating",
+            Self::Minimax => "minimax",
+        }
+    }
+}
+
+/// Adam learning rate of both networks when the run does not set one: 1e-4 for the MLP
+/// and 2e-4 for the DCGAN, the values of the course's notebooks for each pair.
+pub fn default_learning_rate(model: ModelKind) -> f64 {
+    match model {
+        ModelKind::Mlp => 1e-4,
+        ModelKind::Dcgan => 2e-4,
+    }
+}
+
 /// Everything that defines a training run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
     /// Source of the real images.
     pub data: DataSource,
+    /// Architecture of the two networks; configurations written before the DCGAN existed
+    /// are MLP runs.
+    #[serde(default)]
+    pub model: ModelKind,
     /// Total number of steps; one step is one discriminator update and one generator update.
     pub steps: u64,
     /// Wall-clock budget of the training loop in seconds, summed over resumed sessions.
@@ -64,6 +103,13 @@ pub struct TrainConfig {
     pub generator_adam: AdamSettings,
     /// Optimizer of the discriminator.
     pub discriminator_adam: AdamSettings,
+    /// Target of the real images in the discriminator's cost: 1 without label smoothing,
+    /// below 1 for one-sided label smoothing (0.9 is the usual choice).
+    #[serde(default = "default_real_target")]
+    pub real_target: f32,
+    /// Cost the generator minimises.
+    #[serde(default)]
+    pub generator_loss: GeneratorLoss,
     /// Seed of the weights, the noise and the batch order.
     pub seed: u64,
     /// Steps between two log lines and `metrics.csv` rows.
@@ -90,6 +136,10 @@ fn default_checkpoint_every() -> u64 {
     DEFAULT_CHECKPOINT_EVERY
 }
 
+fn default_real_target() -> f32 {
+    1.0
+}
+
 impl TrainConfig {
     /// Returns the name of the first setting that differs between two configurations of
     /// the same run, ignoring those a resume may change (`steps`, `time_limit_s`,
@@ -97,6 +147,7 @@ impl TrainConfig {
     pub fn first_difference(&self, other: &TrainConfig) -> Option<&'static str> {
         let same = [
             ("data", self.data == other.data),
+            ("model", self.model == other.model),
             ("batch_size", self.batch_size == other.batch_size),
             ("latent_dim", self.latent_dim == other.latent_dim),
             (
@@ -106,6 +157,11 @@ impl TrainConfig {
             (
                 "discriminator_adam",
                 self.discriminator_adam == other.discriminator_adam,
+            ),
+            ("real_target", self.real_target == other.real_target),
+            (
+                "generator_loss",
+                self.generator_loss == other.generator_loss,
             ),
             ("seed", self.seed == other.seed),
             ("log_every", self.log_every == other.log_every),

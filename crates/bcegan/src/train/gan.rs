@@ -12,16 +12,20 @@ use rand_distr::{Distribution, StandardNormal};
 
 use super::checkpoint::Checkpoint;
 use super::checkpoint_error::CheckpointProblem;
-use super::config::{AdamSettings, TrainConfig};
+use super::config::{AdamSettings, GeneratorLoss, TrainConfig};
 use super::error::TrainError;
-use crate::model::{Discriminator, Generator, IMAGE_SIZE};
+use crate::model::{Discriminator, Generator, IMAGE_SIZE, ModelKind};
 
 /// Loss values and discriminator outputs of one step.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StepMetrics {
-    /// Discriminator cost ½[BCE(D(x), 1) + BCE(D(G(z)), 0)].
+    /// Discriminator cost ½[BCE(D(x), t) + BCE(D(G(z)), 0)], with `t` the real target
+    /// (1, or below 1 with one-sided label smoothing).
     pub d_loss: f32,
-    /// Generator cost BCE(D(G(z)), 1), the non-saturating form.
+    /// Generator cost, by [`GeneratorLoss`]: BCE(D(G(z)), 1) = −mean log D(G(z)) for the
+    /// non-saturating form (positive, falling as the fakes fool D), or
+    /// −BCE(D(G(z)), 0) = mean log(1 − D(G(z))) for the minimax form (at most 0, falling
+    /// as the fakes fool D).
     pub g_loss: f32,
     /// Mean probability D(x) that the discriminator gave the real images.
     pub d_real: f32,
@@ -96,6 +100,9 @@ pub struct Gan {
     discriminator_optimizer: ModuleOptimizer,
     generator_lr: f64,
     discriminator_lr: f64,
+    model: ModelKind,
+    real_target: f32,
+    generator_loss: GeneratorLoss,
     latent_dim: usize,
     noise_rng: ChaCha8Rng,
     device: Device,
@@ -110,12 +117,15 @@ impl Gan {
     pub fn new(config: &TrainConfig, device: &Device) -> Self {
         let mut weight_rng = ChaCha8Rng::seed_from_u64(config.seed ^ WEIGHT_STREAM);
         Self {
-            generator: Generator::new(config.latent_dim, &mut weight_rng, device),
-            discriminator: Discriminator::new(&mut weight_rng, device),
+            generator: Generator::new(config.model, config.latent_dim, &mut weight_rng, device),
+            discriminator: Discriminator::new(config.model, &mut weight_rng, device),
             generator_optimizer: adam(&config.generator_adam),
             discriminator_optimizer: adam(&config.discriminator_adam),
             generator_lr: config.generator_adam.lr,
             discriminator_lr: config.discriminator_adam.lr,
+            model: config.model,
+            real_target: config.real_target,
+            generator_loss: config.generator_loss,
             latent_dim: config.latent_dim,
             noise_rng: ChaCha8Rng::seed_from_u64(config.seed ^ NOISE_STREAM),
             device: device.clone(),
@@ -140,7 +150,7 @@ impl Gan {
     }
 
     /// Runs one discriminator update and one generator update on a batch of real images
-    /// (`[batch, 784]`, pixels in [0, 1]).
+    /// (`[batch, 784]`, pixels in [0, 1]; the step scales them to the model's range).
     ///
     /// Before each update it checks the network's output, loss and gradients. When one is
     /// NaN or infinite, that update is not applied and the report names the value. When the
@@ -161,8 +171,10 @@ impl Gan {
             d_fake: f32::NAN,
         };
 
-        // Discriminator: minimise ½[BCE(D(x), 1) + BCE(D(G(z)), 0)]. The fakes are
-        // detached, so this backward pass stops at the discriminator's input.
+        // Discriminator: minimise ½[BCE(D(x), t) + BCE(D(G(z)), 0)], where the real target
+        // t is 1, or below 1 for one-sided label smoothing (the fakes' target stays 0). The
+        // fakes are detached, so this backward pass stops at the discriminator's input.
+        let real_images = self.model.to_model_range(real_images);
         let noise = self.noise(batch_size);
         let fake_images = self.generator.forward(noise).detach();
         let real_logits = self.discriminator.forward(real_images);
@@ -176,7 +188,7 @@ impl Gan {
                 "output",
             ));
         }
-        let real_loss = bce_against(real_logits, 1.0)?;
+        let real_loss = bce_against(real_logits, self.real_target)?;
         let fake_loss = bce_against(fake_logits, 0.0)?;
         let d_loss = (real_loss + fake_loss).mul_scalar(0.5);
         metrics.d_loss = scalar(&d_loss);
@@ -202,9 +214,8 @@ impl Gan {
             grads,
         );
 
-        // Generator: minimise BCE(D(G(z)), 1) on fresh noise, the non-saturating form:
-        // it pushes D(G(z)) towards 1 with a gradient that stays large while D rejects
-        // the fakes. The discriminator's weights get no gradient in this pass.
+        // Generator: minimise the chosen cost on fresh noise (see `generator_cost`). The
+        // discriminator's weights get no gradient in this pass.
         let noise = self.noise(batch_size);
         let frozen_discriminator = self.discriminator.clone().no_grad();
         let fake_logits = frozen_discriminator.forward(self.generator.forward(noise));
@@ -215,7 +226,7 @@ impl Gan {
                 "output (D(G(z)) logits)",
             ));
         }
-        let g_loss = bce_against(fake_logits, 1.0)?;
+        let g_loss = generator_cost(fake_logits, self.generator_loss)?;
         metrics.g_loss = scalar(&g_loss);
         if !metrics.g_loss.is_finite() {
             return Ok(StepReport::rejected(metrics, Network::Generator, "loss"));
@@ -301,15 +312,16 @@ impl Gan {
         standard_normal(&mut self.noise_rng, count, self.latent_dim, &self.device)
     }
 
-    /// Generates images `[count, 784]` from `noise` with the generator in evaluation mode
-    /// (BatchNorm uses its running statistics).
+    /// Generates images `[count, 784]` with pixels in [0, 1], whatever the model's range,
+    /// from `noise` with the generator in evaluation mode (BatchNorm uses its running
+    /// statistics).
     ///
     /// # Errors
     ///
     /// Returns [`TrainError::TensorRead`] when the images cannot be read back as `f32`.
     pub fn generate(&self, noise: Tensor<2>) -> Result<Vec<f32>, TrainError> {
         let generator = self.generator.valid();
-        let images = generator.forward(noise.inner());
+        let images = generator.generate_pixels(noise.inner());
         debug_assert_eq!(images.dims()[1], IMAGE_SIZE);
         images
             .into_data()
@@ -337,6 +349,18 @@ fn adam(settings: &AdamSettings) -> ModuleOptimizer {
         .with_beta_2(settings.beta2)
         .with_epsilon(settings.epsilon)
         .init()
+}
+
+/// Returns the generator's cost of the discriminator's logits of generated images.
+///
+/// The non-saturating form BCE(D(G(z)), 1) has the gradient σ(l) − 1 in a logit `l`, near −1
+/// where the discriminator rejects the fakes (l ≪ 0). The minimax form −BCE(D(G(z)), 0) has the
+/// gradient −σ(l), near 0 there, so a generator that the discriminator beats learns slowly.
+fn generator_cost(fake_logits: Tensor<2>, loss: GeneratorLoss) -> Result<Tensor<1>, TrainError> {
+    match loss {
+        GeneratorLoss::NonSaturating => bce_against(fake_logits, 1.0),
+        GeneratorLoss::Minimax => Ok(bce_against(fake_logits, 0.0)?.neg()),
+    }
 }
 
 /// BCE with logits of `logits` against a target of `target` everywhere, averaged.
@@ -369,12 +393,18 @@ struct GradientCheck<'a> {
 }
 
 impl ModuleVisitor for GradientCheck<'_> {
-    fn enter_module(&mut self, name: &str, _container_type: &str) {
-        self.path.push(name.to_owned());
+    // The variant of the `Generator` and `Discriminator` enums is left out of the path, as
+    // in checkpoints.
+    fn enter_module(&mut self, name: &str, container_type: &str) {
+        if !container_type.starts_with("Enum:") {
+            self.path.push(name.to_owned());
+        }
     }
 
-    fn exit_module(&mut self, _name: &str, _container_type: &str) {
-        self.path.pop();
+    fn exit_module(&mut self, _name: &str, container_type: &str) {
+        if !container_type.starts_with("Enum:") {
+            self.path.pop();
+        }
     }
 
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
@@ -396,4 +426,74 @@ fn mean_probability(logits: &Tensor<2>) -> f32 {
 
 fn scalar(tensor: &Tensor<1>) -> f32 {
     tensor.clone().detach().into_scalar::<f32>()
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::{Tensor, TensorData};
+
+    use super::{GeneratorLoss, generator_cost};
+    use crate::device::cpu_device;
+
+    /// Tolerance of the gradients against the f64 formulas: a few f32 roundings of values
+    /// near 1, and a relative 1e-3 of the small minimax gradient, which the logits form of
+    /// BCE computes through `exp` in f32.
+    const GRADIENT_ABS_TOLERANCE: f64 = 1e-6;
+    const GRADIENT_REL_TOLERANCE: f64 = 1e-3;
+
+    /// Returns d cost / d logit at `logit`, through burn's autodiff on the cost the
+    /// training step uses. Both costs are batch means, so a batch of one gives the
+    /// gradient in that logit itself.
+    fn cost_gradient(logit: f32, loss: GeneratorLoss) -> f64 {
+        let device = cpu_device().autodiff();
+        let logits =
+            Tensor::<2>::from_data(TensorData::new(vec![logit], [1, 1]), &device).require_grad();
+        let cost = match generator_cost(logits.clone(), loss) {
+            Ok(cost) => cost,
+            Err(error) => panic!("{} cost of logit {logit}: {error}", loss.name()),
+        };
+        let grads = cost.backward();
+        let Some(grad) = logits.grad(&grads) else {
+            panic!("{} cost: no gradient reached the logit", loss.name());
+        };
+        let values = grad.into_data().try_to_vec::<f32>();
+        match values.as_deref() {
+            Ok([value]) => f64::from(*value),
+            other => panic!(
+                "{} cost: expected one gradient value, got {other:?}",
+                loss.name()
+            ),
+        }
+    }
+
+    fn sigmoid_f64(logit: f64) -> f64 {
+        1.0 / (1.0 + (-logit).exp())
+    }
+
+    #[test]
+    fn minimax_gradient_vanishes_when_rejected() {
+        let logit = -10.0;
+        let minimax = cost_gradient(logit as f32, GeneratorLoss::Minimax);
+        let non_saturating = cost_gradient(logit as f32, GeneratorLoss::NonSaturating);
+
+        // d/dl [−BCE(l, 0)] = −σ(l) ≈ −4.54e-5 and d/dl BCE(l, 1) = σ(l) − 1 ≈ −0.99995.
+        let expected_minimax = -sigmoid_f64(logit);
+        let expected_non_saturating = sigmoid_f64(logit) - 1.0;
+        let minimax_error = (minimax - expected_minimax).abs();
+        assert!(
+            minimax_error <= GRADIENT_REL_TOLERANCE * expected_minimax.abs(),
+            "minimax gradient at logit {logit}: expected {expected_minimax:e}, got {minimax:e}"
+        );
+        let non_saturating_error = (non_saturating - expected_non_saturating).abs();
+        assert!(
+            non_saturating_error <= GRADIENT_ABS_TOLERANCE,
+            "non-saturating gradient at logit {logit}: expected {expected_non_saturating}, \
+             got {non_saturating}"
+        );
+        assert!(
+            non_saturating.abs() > 1e4 * minimax.abs(),
+            "the non-saturating gradient {non_saturating} should exceed the minimax gradient \
+             {minimax} by more than 10^4 at logit {logit}"
+        );
+    }
 }

@@ -144,6 +144,18 @@ pub fn run(
             let (generator, discriminator) =
                 read_torch_networks(path, config.latent_dim, device)
                     .map_err(|error| TrainError::InitFrom(Box::new(error)))?;
+            if generator.kind() != config.model {
+                return Err(TrainError::InvalidConfig {
+                    name: "--init-from",
+                    value: path.display().to_string(),
+                    expected: format!(
+                        "holds {} weights but the run trains the {} model; pass --model {}",
+                        generator.kind().name(),
+                        config.model.name(),
+                        generator.kind().name()
+                    ),
+                });
+            }
             gan.set_networks(generator, discriminator);
             tracing::info!(init_from = %path.display(), "initial weights read");
         }

@@ -69,15 +69,48 @@ pub fn validate(config: &TrainConfig) -> Result<(), TrainError> {
             format!("must be from 1 to {MAX_SAMPLE_COUNT}"),
         ));
     }
-    validate_adam(&config.generator_adam)?;
-    validate_adam(&config.discriminator_adam)
+    // One-sided label smoothing lowers the real target below 1; a target of 0 or less
+    // would teach the discriminator that real images are fake.
+    if !(config.real_target > 0.0 && config.real_target <= 1.0) {
+        return Err(invalid(
+            "--real-target",
+            config.real_target,
+            "must be in (0, 1]: 1 for plain BCE, or a value such as 0.9 for one-sided label smoothing",
+        ));
+    }
+    validate_adam(&config.generator_adam, &GENERATOR_OPTIONS)?;
+    validate_adam(&config.discriminator_adam, &DISCRIMINATOR_OPTIONS)
 }
 
-fn validate_adam(adam: &AdamSettings) -> Result<(), TrainError> {
+/// Command-line names of the options that set one network's Adam learning rate, beta1 and
+/// beta2: the shared option, or the per-network one that replaces it.
+struct AdamOptionNames {
+    lr: &'static str,
+    beta1: &'static str,
+    beta2: &'static str,
+}
+
+const GENERATOR_OPTIONS: AdamOptionNames = AdamOptionNames {
+    lr: "--lr or --generator-lr",
+    beta1: "--beta1 or --generator-betas",
+    beta2: "--beta2 or --generator-betas",
+};
+
+const DISCRIMINATOR_OPTIONS: AdamOptionNames = AdamOptionNames {
+    lr: "--lr or --discriminator-lr",
+    beta1: "--beta1 or --discriminator-betas",
+    beta2: "--beta2 or --discriminator-betas",
+};
+
+fn validate_adam(adam: &AdamSettings, names: &AdamOptionNames) -> Result<(), TrainError> {
     if !(adam.lr.is_finite() && adam.lr > 0.0) {
-        return Err(invalid("--lr", adam.lr, "must be a positive finite number"));
+        return Err(invalid(
+            names.lr,
+            adam.lr,
+            "must be a positive finite number",
+        ));
     }
-    for (name, beta) in [("--beta1", adam.beta1), ("--beta2", adam.beta2)] {
+    for (name, beta) in [(names.beta1, adam.beta1), (names.beta2, adam.beta2)] {
         if !(0.0..1.0).contains(&beta) {
             return Err(invalid(name, beta, "must be in [0, 1)"));
         }
