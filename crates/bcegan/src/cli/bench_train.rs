@@ -193,6 +193,9 @@ fn bench_config(args: &TrainStepArgs) -> TrainConfig {
         checkpoint_every: 1,
         on_nan: NonFinitePolicy::Stop,
         init_from: None,
+        fid_every: 0,
+        fid_samples: 0,
+        classifier: None,
         out: PathBuf::new(),
     }
 }

@@ -8,8 +8,8 @@ use clap::{ArgMatches, Args};
 
 use crate::model::ModelKind;
 use crate::train::{
-    AdamSettings, DEFAULT_CHECKPOINT_EVERY, DataSource, GeneratorLoss, NonFinitePolicy,
-    TrainConfig, TrainError, default_learning_rate,
+    AdamSettings, DEFAULT_CHECKPOINT_EVERY, DEFAULT_FID_EVERY, DEFAULT_FID_SAMPLES, DataSource,
+    GeneratorLoss, NonFinitePolicy, TrainConfig, TrainError, default_learning_rate,
 };
 
 /// Adam's two decay rates, as `--generator-betas` and `--discriminator-betas` take them.
@@ -166,6 +166,21 @@ pub struct TrainArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "resume")]
     pub init_from: Option<PathBuf>,
 
+    /// Steps between two quick FIDs of --fid-samples generated images against held-out real
+    /// ones, logged and written to metrics.csv; the lowest keeps its state in
+    /// OUT/checkpoint-best.safetensors. 0 turns them off
+    #[arg(long, default_value_t = DEFAULT_FID_EVERY)]
+    pub fid_every: u64,
+
+    /// Generated images per quick FID
+    #[arg(long, default_value_t = DEFAULT_FID_SAMPLES)]
+    pub fid_samples: usize,
+
+    /// Feature classifier of the quick FID, as written by `bcegan classifier train`
+    /// [default: the built-in one for the data; without one, no quick FID]
+    #[arg(long, value_name = "FILE")]
+    pub classifier: Option<PathBuf>,
+
     /// Worker threads of the tensor operations [default: RAYON_NUM_THREADS, else the
     /// number of cores]
     #[arg(long)]
@@ -208,13 +223,16 @@ impl TrainArgs {
             checkpoint_every: self.checkpoint_every,
             on_nan: self.on_nan,
             init_from: self.init_from.clone(),
+            fid_every: self.fid_every,
+            fid_samples: self.fid_samples,
+            classifier: self.classifier.clone(),
             out,
         }
     }
 
     /// Builds the configuration to resume a run whose `config.json` is `saved`: `--steps`,
-    /// `--time-limit`, `--checkpoint-every` and `--on-nan` replace the saved values when
-    /// given, and any other option in `given` must equal the saved value.
+    /// `--time-limit`, `--checkpoint-every`, `--on-nan` and the quick-FID options replace the
+    /// saved values when given, and any other option in `given` must equal the saved value.
     ///
     /// # Errors
     ///
@@ -382,6 +400,15 @@ impl TrainArgs {
         }
         if is_given("on_nan") {
             config.on_nan = self.on_nan;
+        }
+        if is_given("fid_every") {
+            config.fid_every = self.fid_every;
+        }
+        if is_given("fid_samples") {
+            config.fid_samples = self.fid_samples;
+        }
+        if is_given("classifier") {
+            config.classifier.clone_from(&self.classifier);
         }
         Ok(config)
     }

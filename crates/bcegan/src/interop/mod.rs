@@ -12,8 +12,9 @@ pub use error::InteropError;
 pub use source::{LoadedNetworks, NetworkSource, load_networks};
 
 /// Files that `bcegan train` keeps in a run folder; other commands never write over them.
-const RUN_FILES: [&str; 4] = [
+const RUN_FILES: [&str; 5] = [
     "checkpoint.safetensors",
+    "checkpoint-best.safetensors",
     "config.json",
     "metrics.csv",
     "report.html",

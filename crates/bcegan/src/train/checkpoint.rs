@@ -80,6 +80,9 @@ pub struct TrainingState {
     pub noise_word_pos: u128,
     /// Epochs the batch sampler has completed; checked after replaying its draws.
     pub sampler_epoch: u64,
+    /// Lowest quick FID of the run up to this step, if one was measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub best_fid: Option<f64>,
     /// Parameter id of each network tensor, by tensor name.
     pub param_ids: BTreeMap<String, u64>,
     /// The run's settings.

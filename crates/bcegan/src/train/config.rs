@@ -128,8 +128,27 @@ pub struct TrainConfig {
     /// seeded initial weights of a new run.
     #[serde(default)]
     pub init_from: Option<PathBuf>,
+    /// Steps between two quick FIDs (`metrics.csv`, log, `checkpoint-best.safetensors`);
+    /// 0 turns them off. The last step always gets one.
+    #[serde(default = "default_fid_every")]
+    pub fid_every: u64,
+    /// Generated images per quick FID.
+    #[serde(default = "default_fid_samples")]
+    pub fid_samples: usize,
+    /// Feature classifier of the quick FID (`bcegan classifier train --out FILE`); without
+    /// it, the built-in classifier of the run's data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classifier: Option<PathBuf>,
     /// Run folder.
     pub out: PathBuf,
+}
+
+fn default_fid_every() -> u64 {
+    super::quick_fid::DEFAULT_FID_EVERY
+}
+
+fn default_fid_samples() -> usize {
+    super::quick_fid::DEFAULT_FID_SAMPLES
 }
 
 fn default_checkpoint_every() -> u64 {
@@ -143,7 +162,8 @@ fn default_real_target() -> f32 {
 impl TrainConfig {
     /// Returns the name of the first setting that differs between two configurations of
     /// the same run, ignoring those a resume may change (`steps`, `time_limit_s`,
-    /// `checkpoint_every`, `on_nan`) and the folder (`out`).
+    /// `checkpoint_every`, `on_nan`, and the quick-FID settings, which measure the run without
+    /// changing it) and the folder (`out`).
     pub fn first_difference(&self, other: &TrainConfig) -> Option<&'static str> {
         let same = [
             ("data", self.data == other.data),

@@ -14,6 +14,9 @@ pub enum TrainError {
     /// The `--init-from` file could not be read into the networks.
     #[error("cannot start from --init-from: {0}")]
     InitFrom(#[source] Box<crate::interop::InteropError>),
+    /// The quick FID could not be prepared or computed (`--fid-every`).
+    #[error("quick FID (--fid-every): {0}")]
+    Quality(#[source] Box<crate::quality::QualityError>),
     /// The cost function rejected its input.
     #[error("binary cross-entropy failed: {0}")]
     Loss(#[source] bce_burn::BceBurnError),
@@ -232,6 +235,7 @@ impl TrainError {
                 | Self::CheckpointMissing { .. }
                 | Self::Data(_)
         ) || matches!(self, Self::InitFrom(error) if error.is_invalid_input())
+            || matches!(self, Self::Quality(error) if error.is_invalid_input())
             // A damaged or mismatched checkpoint is bad input; failing to encode one is not.
             || matches!(
                 self,

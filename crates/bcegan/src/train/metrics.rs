@@ -9,10 +9,14 @@ use super::gan::StepMetrics;
 use super::run_folder::write_atomically;
 
 /// Header of `metrics.csv`; columns may be added at the end, never reordered.
-pub const METRICS_HEADER: &str = "step,d_loss,g_loss,d_real,d_fake,elapsed_s,skipped_steps";
+pub const METRICS_HEADER: &str = "step,d_loss,g_loss,d_real,d_fake,elapsed_s,skipped_steps,fid";
 
 /// Number of columns in [`METRICS_HEADER`].
-const COLUMNS: usize = 7;
+const COLUMNS: usize = 8;
+
+/// Number of columns before `fid` was added; a resumed run extends such rows with an empty
+/// `fid` cell.
+const COLUMNS_BEFORE_FID: usize = 7;
 
 /// Appends rows to `metrics.csv`, flushing each one so the file is readable during a run.
 ///
@@ -68,7 +72,7 @@ impl MetricsWriter {
         })
     }
 
-    /// Writes one row.
+    /// Writes one row; `fid` is the quick FID of this step, when one was computed.
     ///
     /// # Errors
     ///
@@ -79,9 +83,11 @@ impl MetricsWriter {
         metrics: &StepMetrics,
         elapsed_s: f64,
         skipped_steps: u64,
+        fid: Option<f64>,
     ) -> Result<(), TrainError> {
+        let fid = fid.map(|value| format!("{value:.4}")).unwrap_or_default();
         let line = format!(
-            "{step},{},{},{},{},{elapsed_s:.3},{skipped_steps}",
+            "{step},{},{},{},{},{elapsed_s:.3},{skipped_steps},{fid}",
             metrics.d_loss, metrics.g_loss, metrics.d_real, metrics.d_fake
         );
         self.write_line(&line)
@@ -110,10 +116,14 @@ fn rows_up_to(text: &str, step: u64) -> String {
         else {
             break;
         };
-        if row_step > step || line.split(',').count() != COLUMNS {
+        let cells = line.split(',').count();
+        if row_step > step || !(cells == COLUMNS || cells == COLUMNS_BEFORE_FID) {
             break;
         }
         kept.push_str(line);
+        if cells == COLUMNS_BEFORE_FID {
+            kept.push(',');
+        }
         kept.push('\n');
     }
     kept
@@ -125,17 +135,26 @@ mod tests {
 
     #[test]
     fn rows_up_to_drops_later_and_partial_rows() {
-        let text = format!("{METRICS_HEADER}\n1,a,b,c,d,e,0\n2,a,b,c,d,e,0\n3,a,b,c,d,e,0\n4,a,b");
+        let text =
+            format!("{METRICS_HEADER}\n1,a,b,c,d,e,0,\n2,a,b,c,d,e,0,9.5\n3,a,b,c,d,e,0,\n4,a,b");
         let kept = rows_up_to(&text, 2);
-        let expected = format!("{METRICS_HEADER}\n1,a,b,c,d,e,0\n2,a,b,c,d,e,0\n");
+        let expected = format!("{METRICS_HEADER}\n1,a,b,c,d,e,0,\n2,a,b,c,d,e,0,9.5\n");
         assert_eq!(kept, expected, "checkpoint at step 2 of {text:?}");
     }
 
     #[test]
     fn rows_up_to_drops_cut_off_row() {
-        let text = format!("{METRICS_HEADER}\n1,a,b,c,d,e,0\n2,a,b,c,d,e,0\n3,a,b");
+        let text = format!("{METRICS_HEADER}\n1,a,b,c,d,e,0,\n2,a,b,c,d,e,0,\n3,a,b");
         let kept = rows_up_to(&text, 5);
-        let expected = format!("{METRICS_HEADER}\n1,a,b,c,d,e,0\n2,a,b,c,d,e,0\n");
+        let expected = format!("{METRICS_HEADER}\n1,a,b,c,d,e,0,\n2,a,b,c,d,e,0,\n");
         assert_eq!(kept, expected, "checkpoint at step 5 of {text:?}");
+    }
+
+    #[test]
+    fn rows_up_to_gives_rows_of_older_runs_an_empty_fid_cell() {
+        let text = "step,d_loss,g_loss,d_real,d_fake,elapsed_s,skipped_steps\n1,a,b,c,d,e,0\n";
+        let kept = rows_up_to(text, 1);
+        let expected = format!("{METRICS_HEADER}\n1,a,b,c,d,e,0,\n");
+        assert_eq!(kept, expected, "older file {text:?}");
     }
 }

@@ -7,6 +7,7 @@ mod config;
 mod error;
 mod gan;
 mod metrics;
+mod quick_fid;
 mod run;
 mod run_folder;
 mod safetensors_stream;
@@ -25,6 +26,7 @@ pub use config::{
 pub use error::TrainError;
 pub use gan::{Gan, Network, NonFiniteValue, StepMetrics, StepReport, standard_normal};
 pub use metrics::{METRICS_HEADER, MetricsWriter};
+pub use quick_fid::{BEST_CHECKPOINT_FILE, DEFAULT_FID_EVERY, DEFAULT_FID_SAMPLES, QuickFid};
 pub use run::{RunOptions, RunSummary, StartMode, read_run_config, run, train};
 pub use run_folder::CONFIG_FILE;
 pub use signals::StopSignal;

@@ -28,6 +28,7 @@ use super::config::{DataSource, NonFinitePolicy, TrainConfig};
 use super::error::TrainError;
 use super::gan::{Gan, StepMetrics, standard_normal};
 use super::metrics::MetricsWriter;
+use super::quick_fid::{BEST_CHECKPOINT_FILE, QuickFid};
 use super::run_folder::{
     create_run_folder, create_samples_folder, lock_run_folder, read_config, write_config,
 };
@@ -129,11 +130,15 @@ pub fn run(
     let mut gan = Gan::new(config, device);
     let checkpoint_path = config.out.join(CHECKPOINT_FILE);
     let metrics_path = config.out.join("metrics.csv");
+    let mut quick_fid = QuickFid::for_run(config, device)?;
 
     let _lock;
     let (mut counters, mut metrics) = if options.mode == StartMode::Resume {
         _lock = lock_run_folder(&config.out)?;
         let counters = restore(config, &mut gan, &mut sampler, device)?;
+        if let Some(quick_fid) = &mut quick_fid {
+            quick_fid.resume_best(counters.best_fid);
+        }
         write_config(config)?;
         create_samples_folder(&config.out)?;
         let metrics = MetricsWriter::resume(&metrics_path, counters.step)?;
@@ -242,15 +247,22 @@ pub fn run(
         time_limit_reached = step < config.steps && is_time_spent(config, counters.elapsed_s);
 
         let is_last = step == config.steps || time_limit_reached;
-        if step.is_multiple_of(config.log_every) || is_last {
+        let fid = match &mut quick_fid {
+            Some(quick_fid) if quick_fid.is_due(step, start_step, is_last) => {
+                measure_quick_fid(config, quick_fid, &gan, &sampler, &mut counters)?
+            }
+            _ => None,
+        };
+        if step.is_multiple_of(config.log_every) || is_last || fid.is_some() {
             let steps_per_s =
                 (step - start_step) as f64 / started.elapsed().as_secs_f64().max(1e-9);
-            log_step(step, config.steps, &report.metrics, steps_per_s);
+            log_step(step, config.steps, &report.metrics, steps_per_s, fid);
             metrics.append(
                 step,
                 &report.metrics,
                 counters.elapsed_s,
                 counters.skipped_steps,
+                fid,
             )?;
         }
         if step.is_multiple_of(config.sample_every) || is_last {
@@ -321,6 +333,7 @@ struct Counters {
     step: u64,
     skipped_steps: u64,
     elapsed_s: f64,
+    best_fid: Option<f64>,
 }
 
 /// Loads the run's checkpoint into `gan` and replays the sampler to its step; returns the
@@ -378,6 +391,7 @@ fn restore(
         step: state.step,
         skipped_steps: state.skipped_steps,
         elapsed_s: state.elapsed_s,
+        best_fid: state.best_fid,
     })
 }
 
@@ -391,14 +405,53 @@ fn last_logged_step(metrics: &std::path::Path) -> Option<u64> {
         .last()
 }
 
+/// Measures the quick FID of this step; a new lowest distance is kept in the best checkpoint.
+fn measure_quick_fid(
+    config: &TrainConfig,
+    quick_fid: &mut QuickFid,
+    gan: &Gan,
+    sampler: &BatchSampler<'_>,
+    counters: &mut Counters,
+) -> Result<Option<f64>, TrainError> {
+    let Some((fid, is_best)) = quick_fid.measure(gan)? else {
+        return Ok(None);
+    };
+    if is_best {
+        counters.best_fid = Some(fid);
+        save_to(
+            &config.out.join(BEST_CHECKPOINT_FILE),
+            config,
+            gan,
+            sampler,
+            counters,
+        )?;
+    }
+    Ok(Some(fid))
+}
+
 fn save(
     config: &TrainConfig,
     gan: &Gan,
     sampler: &BatchSampler<'_>,
     counters: &Counters,
 ) -> Result<(), TrainError> {
-    let path = config.out.join(CHECKPOINT_FILE);
-    let (generator_optimizer, discriminator_optimizer) = gan.optimizer_bytes(&path)?;
+    save_to(
+        &config.out.join(CHECKPOINT_FILE),
+        config,
+        gan,
+        sampler,
+        counters,
+    )
+}
+
+fn save_to(
+    path: &std::path::Path,
+    config: &TrainConfig,
+    gan: &Gan,
+    sampler: &BatchSampler<'_>,
+    counters: &Counters,
+) -> Result<(), TrainError> {
+    let (generator_optimizer, discriminator_optimizer) = gan.optimizer_bytes(path)?;
     let contents = CheckpointContents {
         generator: gan.generator(),
         discriminator: gan.discriminator(),
@@ -411,10 +464,11 @@ fn save(
         elapsed_s: counters.elapsed_s,
         noise_word_pos: gan.noise_word_pos(),
         sampler_epoch: sampler.epoch(),
+        best_fid: counters.best_fid,
         param_ids: Default::default(),
         config: config.clone(),
     };
-    save_checkpoint(&path, &contents, &state)?;
+    save_checkpoint(path, &contents, &state)?;
     tracing::debug!(step = counters.step, checkpoint = %path.display(), "checkpoint written");
     Ok(())
 }
@@ -450,9 +504,10 @@ fn interrupt(
     }
 }
 
-fn log_step(step: u64, steps: u64, metrics: &StepMetrics, steps_per_s: f64) {
+fn log_step(step: u64, steps: u64, metrics: &StepMetrics, steps_per_s: f64, fid: Option<f64>) {
+    let fid = fid.map(|fid| format!("  FID {fid:.2}")).unwrap_or_default();
     tracing::info!(
-        "step {step:>6}/{steps}  d_loss {:.4}  g_loss {:.4}  D(x) {:.3}  D(G(z)) {:.3}  {steps_per_s:.1} steps/s",
+        "step {step:>6}/{steps}  d_loss {:.4}  g_loss {:.4}  D(x) {:.3}  D(G(z)) {:.3}  {steps_per_s:.1} steps/s{fid}",
         metrics.d_loss,
         metrics.g_loss,
         metrics.d_real,
