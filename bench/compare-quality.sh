@@ -97,15 +97,15 @@ for preset in "${presets[@]}"; do
 done
 echo "load average after training: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
-# NOTE: `bcegan eval` scores the run folder with as many images as it draws for a run, and
-# each PyTorch run with its $count images. FID depends on the sample size, so the two
-# counts must match for the figures to compare.
+# Every set is scored on the same number of images: FID depends on the sample size.
 echo "evaluating" >&2
-RAYON_NUM_THREADS=$threads "$bcegan" eval "$out/bcegan-run" "${data_args[@]}" --json \
-    > "$out/eval-bcegan.json"
+RAYON_NUM_THREADS=$threads "$bcegan" eval "$out/bcegan-run" "${data_args[@]}" \
+    --count "$count" --json > "$out/eval-bcegan.json"
+RAYON_NUM_THREADS=$threads "$bcegan" eval "$out/bcegan-run/checkpoint-best.safetensors" \
+    "${data_args[@]}" --count "$count" --json > "$out/eval-bcegan-best.json"
 for preset in "${presets[@]}"; do
     RAYON_NUM_THREADS=$threads "$bcegan" eval "$out/pytorch-$preset.npy" "${data_args[@]}" \
-        --json > "$out/eval-pytorch-$preset.json"
+        --count "$count" --json > "$out/eval-pytorch-$preset.json"
 done
 
 "$python" - "$out" "$model" "$minutes" "$threads" "${presets[@]}" <<'PY'
@@ -162,8 +162,9 @@ if match is None:
     sys.exit(f"error: no 'trained N steps in T s' line in {out}/bcegan-train.txt: {summary!r}")
 bcegan_steps, bcegan_seconds = int(match.group(1)), float(match.group(2))
 
-rows = [("bcegan", "defaults", bcegan_steps, bcegan_steps / bcegan_seconds,
-         load_json(os.path.join(out, "eval-bcegan.json")))]
+rows = [("bcegan", "last", bcegan_steps, bcegan_steps / bcegan_seconds,
+         load_json(os.path.join(out, "eval-bcegan.json"))),
+        ("bcegan", "best", None, None, load_json(os.path.join(out, "eval-bcegan-best.json")))]
 for preset in presets:
     trained = load_json(os.path.join(out, f"pytorch-{preset}.json"))
     rows.append(("pytorch", preset, trained["steps"], trained["steps_per_s"],
@@ -178,8 +179,8 @@ for trainer, preset, steps, steps_per_s, scores in rows:
           f"{cell(find(scores, ['classes_covered']), 0):>8} "
           f"{cell(find(scores, ['precision']), 3):>10} {cell(find(scores, ['recall']), 3):>7}")
 reference = rows[0][4]
-floor = fid_of(find(reference, ["fid_floor", "floor_fid", "floor"]))
-ceiling = fid_of(find(reference, ["fid_ceiling", "ceiling_fid", "ceiling"]))
+floor = fid_of(find(reference, ["fid_floor"]))
+ceiling = fid_of(find(reference, ["fid_ceiling"]))
 print(f"FID floor (held-out real halves): {cell(floor, 2)}; "
       f"ceiling (noise images): {cell(ceiling, 2)}")
 PY
