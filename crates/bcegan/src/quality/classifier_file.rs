@@ -37,6 +37,14 @@ const TRAIN_HINT: &str = "pass a file written by `bcegan classifier train`";
 /// differently on another thread count or CPU, so the bytes may differ there.
 static DIGITS_CLASSIFIER: &[u8] = include_bytes!("../../assets/classifier-digits.safetensors");
 
+/// Fashion-MNIST classifier built into the binary, trained on the 60,000 training images of
+/// Debian's `dataset-fashion-mnist` package and judged on its 10,000 test images.
+///
+/// Reproduce it with a release build, from the repository root:
+/// `bcegan classifier train --data /usr/share/datasets/fashion-mnist --epochs 8 --threads 2
+/// --out crates/bcegan/assets/classifier-fashion.safetensors` (seed 0).
+static FASHION_CLASSIFIER: &[u8] = include_bytes!("../../assets/classifier-fashion.safetensors");
+
 /// Metadata that a classifier file records besides its weights.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClassifierInfo {
@@ -64,16 +72,19 @@ pub struct LoadedClassifier {
 pub enum BuiltinClassifier {
     /// Trained on 8,000 of the embedded digits; the other 2,000 are its reference images.
     Digits,
+    /// Trained on Fashion-MNIST's training images; its test images are the reference.
+    Fashion,
 }
 
 impl BuiltinClassifier {
     /// Every built-in classifier.
-    pub const ALL: [BuiltinClassifier; 1] = [BuiltinClassifier::Digits];
+    pub const ALL: [BuiltinClassifier; 2] = [BuiltinClassifier::Digits, BuiltinClassifier::Fashion];
 
     /// Name used in messages and reports.
     pub fn name(self) -> &'static str {
         match self {
             Self::Digits => "built-in digits classifier",
+            Self::Fashion => "built-in Fashion-MNIST classifier",
         }
     }
 
@@ -86,6 +97,7 @@ impl BuiltinClassifier {
     pub fn load(self, device: &Device) -> Result<LoadedClassifier, QualityError> {
         let bytes = match self {
             Self::Digits => DIGITS_CLASSIFIER,
+            Self::Fashion => FASHION_CLASSIFIER,
         };
         decode_classifier(bytes, self.name(), device)
     }

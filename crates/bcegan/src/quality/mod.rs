@@ -28,7 +28,7 @@ pub use features::{FeatureSet, check_images, extract_features};
 pub use frechet::{frechet_distance, frechet_distance_with_sqrt, symmetric_sqrt};
 pub use network::{CLASS_COUNT, Classifier, ClassifierOutput, FEATURE_DIM};
 pub use precision_recall::{Manifold, NEIGHBOURS, PrecisionRecall, precision_recall};
-pub use reference::{QualityReference, heldout_for};
+pub use reference::{MAX_MANIFOLD_IMAGES, QualityReference, heldout_for};
 pub use reference_data::{
     EMBEDDED_HELDOUT_COUNT, LabelledSplit, dir_heldout, dir_split, embedded_heldout,
     embedded_split, fingerprint,

@@ -22,6 +22,11 @@ use crate::data::Dataset;
 use crate::model::IMAGE_SIZE;
 use crate::train::DataSource;
 
+/// Largest number of images in a k-NN manifold. The pairwise distances cost `n²` time and
+/// memory (a 5,000-image Gram matrix is 200 MB of f64), so larger sets use their first
+/// 5,000 images for precision and recall; the Fréchet distance uses every image.
+pub const MAX_MANIFOLD_IMAGES: usize = 5_000;
+
 /// Classifier, real features and their statistics, ready to measure generated images.
 #[derive(Debug)]
 pub struct QualityReference {
@@ -50,7 +55,7 @@ impl QualityReference {
         let real = extract_features(&loaded.classifier, real_images, "real images", device)?;
         let real_stats = GaussianStats::from_rows(&real.features, FEATURE_DIM, "real images")?;
         let real_covariance_sqrt = symmetric_sqrt(&real_stats.covariance, "real covariance")?;
-        let real_manifold = Manifold::new(&real.features, FEATURE_DIM, NEIGHBOURS, "real images")?;
+        let real_manifold = manifold_of(&real, "real images")?;
         Ok(Self {
             loaded,
             device: device.clone(),
@@ -194,6 +199,17 @@ impl QualityReference {
         let stats = GaussianStats::from_rows(&generated.features, FEATURE_DIM, what)?;
         frechet_distance_with_sqrt(&self.real_stats, &self.real_covariance_sqrt, &stats)
     }
+}
+
+/// Builds the k-NN manifold of the first [`MAX_MANIFOLD_IMAGES`] images of `set`.
+fn manifold_of(set: &FeatureSet, what: &str) -> Result<Manifold, QualityError> {
+    let count = set.len().min(MAX_MANIFOLD_IMAGES);
+    Manifold::new(
+        &set.features[..count * FEATURE_DIM],
+        FEATURE_DIM,
+        NEIGHBOURS,
+        what,
+    )
 }
 
 /// Returns the built-in classifier judged on held-out images with `heldout_fingerprint`.
