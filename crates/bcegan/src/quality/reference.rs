@@ -2,6 +2,7 @@
 //! images, computed once and compared with many sets of generated images.
 
 use std::path::Path;
+use std::sync::OnceLock;
 
 use burn::tensor::Device;
 use nalgebra::DMatrix;
@@ -35,7 +36,9 @@ pub struct QualityReference {
     real: FeatureSet,
     real_stats: GaussianStats,
     real_covariance_sqrt: DMatrix<f64>,
-    real_manifold: Manifold,
+    /// Built at the first [`QualityReference::evaluate`]: its pairwise distances cost
+    /// more than everything else here, and the quick FID of a training run never needs them.
+    real_manifold: OnceLock<Manifold>,
 }
 
 impl QualityReference {
@@ -55,14 +58,21 @@ impl QualityReference {
         let real = extract_features(&loaded.classifier, real_images, "real images", device)?;
         let real_stats = GaussianStats::from_rows(&real.features, FEATURE_DIM, "real images")?;
         let real_covariance_sqrt = symmetric_sqrt(&real_stats.covariance, "real covariance")?;
-        let real_manifold = manifold_of(&real, "real images")?;
+        if real.len() <= NEIGHBOURS {
+            return Err(QualityError::TooFewImages {
+                what: "real images".to_owned(),
+                count: real.len(),
+                metric: "precision and recall",
+                min: NEIGHBOURS + 1,
+            });
+        }
         Ok(Self {
             loaded,
             device: device.clone(),
             real,
             real_stats,
             real_covariance_sqrt,
-            real_manifold,
+            real_manifold: OnceLock::new(),
         })
     }
 
@@ -140,7 +150,7 @@ impl QualityReference {
         let generated = self.features(images, what)?;
         let fid = self.fid_of(&generated, what)?;
         let generated_manifold = Manifold::new(&generated.features, FEATURE_DIM, NEIGHBOURS, what)?;
-        let measured = precision_recall(&self.real_manifold, &generated_manifold);
+        let measured = precision_recall(self.real_manifold()?, &generated_manifold);
         Ok(QualityReport {
             image_count: generated.len(),
             fid,
@@ -189,6 +199,14 @@ impl QualityReference {
             .map(|_| rng.random_range(0.0..=1.0))
             .collect();
         self.quick_fid(&noise)
+    }
+
+    fn real_manifold(&self) -> Result<&Manifold, QualityError> {
+        if let Some(manifold) = self.real_manifold.get() {
+            return Ok(manifold);
+        }
+        let manifold = manifold_of(&self.real, "real images")?;
+        Ok(self.real_manifold.get_or_init(|| manifold))
     }
 
     fn features(&self, images: &[f32], what: &str) -> Result<FeatureSet, QualityError> {
