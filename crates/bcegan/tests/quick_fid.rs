@@ -63,7 +63,7 @@ fn rows(out: &Path) -> Vec<(u64, Vec<String>, String)> {
 }
 
 #[test]
-fn measured_steps_get_a_fid_and_the_lowest_keeps_a_checkpoint() {
+fn fid_steps_keep_best_checkpoint() {
     let folder = tempfile::tempdir().expect("temporary folder");
     let out = folder.path().join("run");
     train(&config(&MEASURED_RUN, &out), &device()).expect("training succeeds");
@@ -98,7 +98,7 @@ fn measured_steps_get_a_fid_and_the_lowest_keeps_a_checkpoint() {
 }
 
 #[test]
-fn measuring_does_not_change_the_losses() {
+fn fid_leaves_losses_unchanged() {
     let folder = tempfile::tempdir().expect("temporary folder");
     let measured = folder.path().join("measured");
     let plain = folder.path().join("plain");
@@ -126,7 +126,7 @@ fn measuring_does_not_change_the_losses() {
 }
 
 #[test]
-fn a_resumed_run_measures_what_the_whole_run_measures() {
+fn resumed_run_repeats_fids() {
     let folder = tempfile::tempdir().expect("temporary folder");
     let whole = folder.path().join("whole");
     let parts = folder.path().join("parts");
@@ -157,7 +157,7 @@ fn a_resumed_run_measures_what_the_whole_run_measures() {
 }
 
 #[test]
-fn an_unreadable_classifier_stops_the_run_before_its_folder_exists() {
+fn bad_classifier_stops_before_folder() {
     let folder = tempfile::tempdir().expect("temporary folder");
     let bogus = folder.path().join("classifier.safetensors");
     std::fs::write(&bogus, b"not a classifier").expect("write the bogus file");

@@ -151,7 +151,7 @@ mod tests {
     }
 
     #[test]
-    fn rows_up_to_gives_rows_of_older_runs_an_empty_fid_cell() {
+    fn rows_up_to_pads_old_rows() {
         let text = "step,d_loss,g_loss,d_real,d_fake,elapsed_s,skipped_steps\n1,a,b,c,d,e,0\n";
         let kept = rows_up_to(text, 1);
         let expected = format!("{METRICS_HEADER}\n1,a,b,c,d,e,0,\n");

@@ -95,9 +95,11 @@ impl QuickFid {
         step.is_multiple_of(self.every) || (is_last && step - start_step >= self.every)
     }
 
-    /// Measures the generator of `gan` in evaluation mode; returns the distance and whether
-    /// it is the lowest so far, or `None` when no classifier fits the run's data (logged
-    /// once, after which the measurements stop).
+    /// Measures the generator of `gan` in evaluation mode and returns the distance and
+    /// whether it is the lowest so far.
+    ///
+    /// Returns `None` when no classifier fits the run's data. That is logged once, and the
+    /// run makes no further measurements.
     ///
     /// # Errors
     ///

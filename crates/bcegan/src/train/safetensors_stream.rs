@@ -99,7 +99,7 @@ mod tests {
     }
 
     #[test]
-    fn the_crate_reads_back_what_was_streamed() {
+    fn stream_reads_back() {
         let weights = f32_bytes(&[1.0, -2.5, 3.25, 0.0, 7.0, -0.125]);
         let state = vec![9u8, 8, 7];
         let metadata = HashMap::from([("format".to_owned(), "test".to_owned())]);
@@ -133,7 +133,7 @@ mod tests {
     }
 
     #[test]
-    fn the_layout_equals_the_crates_own_serializer() {
+    fn stream_matches_serialize() {
         let weights = f32_bytes(&[0.5; 4]);
         let state = vec![1u8; 5];
         let metadata = HashMap::from([("k".to_owned(), "v".to_owned())]);
@@ -175,7 +175,7 @@ mod tests {
     }
 
     #[test]
-    fn a_byte_count_that_does_not_fit_the_shape_is_an_error() {
+    fn stream_rejects_short_bytes() {
         let bytes = vec![0u8; 7];
         let tensors = [StreamTensor {
             name: "w",
