@@ -118,11 +118,17 @@ out, model, minutes, threads, presets = sys.argv[1], sys.argv[2], sys.argv[3], s
 
 
 def load_json(path):
-    """Returns the last JSON object printed in the file at path."""
+    """Returns the JSON object in the file at path: the whole file (bcegan eval prints one
+    indented object), else its last line that starts with '{'."""
     with open(path) as handle:
-        lines = [line for line in handle if line.strip().startswith("{")]
+        text = handle.read()
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    lines = [line for line in text.splitlines() if line.strip().startswith("{")]
     if not lines:
-        sys.exit(f"error: no JSON line in {path}")
+        sys.exit(f"error: no JSON object in {path}")
     return json.loads(lines[-1])
 
 
@@ -174,7 +180,7 @@ print(f"{model} GAN, {minutes} min each, {threads} threads; outputs in {out}")
 print(f"{'trainer':<8} {'preset':<9} {'steps':>8} {'steps/s':>8} {'FID':>9} {'classes':>8} "
       f"{'precision':>10} {'recall':>7}")
 for trainer, preset, steps, steps_per_s, scores in rows:
-    print(f"{trainer:<8} {preset:<9} {steps:>8} {cell(steps_per_s, 1):>8} "
+    print(f"{trainer:<8} {preset:<9} {cell(steps, 0):>8} {cell(steps_per_s, 1):>8} "
           f"{cell(find(scores, ['fid']), 2):>9} "
           f"{cell(find(scores, ['classes_covered']), 0):>8} "
           f"{cell(find(scores, ['precision']), 3):>10} {cell(find(scores, ['recall']), 3):>7}")
