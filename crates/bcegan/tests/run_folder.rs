@@ -200,13 +200,13 @@ fn non_finite_skip_counts_steps() {
     let text = std::fs::read_to_string(out.join("metrics.csv")).expect("metrics.csv");
     let header = text.lines().next().unwrap_or_default();
     assert_eq!(
-        header, "step,d_loss,g_loss,d_real,d_fake,elapsed_s,skipped_steps",
+        header, "step,d_loss,g_loss,d_real,d_fake,elapsed_s,skipped_steps,fid",
         "metrics.csv header"
     );
     let skipped: u64 = text
         .lines()
         .last()
-        .and_then(|line| line.rsplit(',').next())
+        .and_then(|line| line.split(',').nth(6))
         .and_then(|cell| cell.parse().ok())
         .unwrap_or(0);
     assert!(
