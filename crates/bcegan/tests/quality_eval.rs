@@ -137,6 +137,8 @@ fn eval_trained_run_between_floor_ceiling() {
         "train",
         "--steps",
         "300",
+        "--batch-size",
+        "32",
         "--out",
         path_str(&run),
         "--sample-every",
