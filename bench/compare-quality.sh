@@ -12,8 +12,8 @@
 #        [--threads N] [--out DIR]
 # --threads defaults to the number of cores; --out to a new folder under
 # target/compare-quality/. PyTorch comes from $PYTHON when set, else .venv/bin/python when
-# present, else python3; without torch the script trains and scores bcegan alone and
-# says why.
+# present, else python3. Without torch the script trains and scores bcegan alone and
+# prints the reason.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

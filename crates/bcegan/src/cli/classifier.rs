@@ -15,7 +15,7 @@ use crate::quality::{
 /// Settings of `bcegan classifier`.
 #[derive(Debug, Clone, Args)]
 pub struct ClassifierArgs {
-    /// What to do with the classifier.
+    /// Classifier subcommand.
     #[command(subcommand)]
     pub command: ClassifierCommand,
 }

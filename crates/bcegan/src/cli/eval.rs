@@ -198,7 +198,7 @@ pub fn format_text(output: &EvalOutput) -> String {
         .enumerate()
         .map(|(class, count)| format!("{class}:{count}"))
         .collect();
-    // Writing to a String cannot fail.
+    // `fmt::Write` for `String` always returns `Ok`.
     let _ = writeln!(
         text,
         "source: {} ({} images)\nreference: {}, {} real images",

@@ -13,7 +13,7 @@ pub enum QualityError {
         "{what}: {len} values are not a whole number of images of {image_size} pixels; pass images of 28×28 pixels, flattened or not"
     )]
     PartialImage {
-        /// Where the images came from.
+        /// Source of the images, as messages name it.
         what: String,
         /// Values given.
         len: usize,
@@ -26,7 +26,7 @@ pub enum QualityError {
         "{what}: pixel {value} of image {image} at row {row}, column {col} is outside [0, 1]; scale float images to [0, 1] (uint8 images are divided by 255)"
     )]
     PixelOutOfRange {
-        /// Where the images came from.
+        /// Source of the images, as messages name it.
         what: String,
         /// The pixel value.
         value: f32,
@@ -41,13 +41,13 @@ pub enum QualityError {
     /// Too few images for a metric.
     #[error("{what}: {count} images are too few; {metric} needs at least {min}")]
     TooFewImages {
-        /// Where the images came from.
+        /// Source of the images, as messages name it.
         what: String,
         /// Images given.
         count: usize,
         /// The metric that needs more.
         metric: &'static str,
-        /// Fewest images the metric accepts.
+        /// Minimum number of images the metric accepts.
         min: usize,
     },
 
@@ -56,9 +56,9 @@ pub enum QualityError {
     InvalidClassifier {
         /// The file, or the name of a built-in classifier.
         name: String,
-        /// What is wrong.
+        /// Description of the problem.
         problem: String,
-        /// What to do about it.
+        /// Next step for the user.
         hint: &'static str,
     },
 
@@ -104,14 +104,14 @@ pub enum QualityError {
         name: &'static str,
         /// The value given.
         value: String,
-        /// What is accepted.
+        /// Description of the accepted values.
         expected: String,
     },
 
     /// A tensor could not be read back from the backend.
     #[error("failed to read {name} from the backend: {message}")]
     TensorRead {
-        /// What the tensor holds.
+        /// Name of the tensor's contents.
         name: &'static str,
         /// The backend's message.
         message: String,

@@ -22,7 +22,7 @@ use crate::model::{IMAGE_COLS, IMAGE_ROWS};
 /// Width of the penultimate layer: the length of a feature vector.
 pub const FEATURE_DIM: usize = 128;
 
-/// Classes the classifier tells apart.
+/// Number of classes the classifier predicts.
 pub const CLASS_COUNT: usize = crate::data::CLASS_COUNT;
 
 /// Output channels of the three convolutions.

@@ -25,7 +25,7 @@ use crate::train::DataSource;
 
 /// Largest number of images in a k-NN manifold. The pairwise distances cost `n²` time and
 /// memory (a 5,000-image Gram matrix is 200 MB of f64), so larger sets use their first
-/// 5,000 images for precision and recall; the Fréchet distance uses every image.
+/// 5,000 images for precision and recall. The Fréchet distance uses every image.
 pub const MAX_MANIFOLD_IMAGES: usize = 5_000;
 
 /// Classifier, real features and their statistics, ready to measure generated images.
@@ -76,8 +76,8 @@ impl QualityReference {
         })
     }
 
-    /// Builds the reference for a training run's data: the embedded digits get the
-    /// built-in digits classifier and their 2,000 held-out images; an IDX folder gets its
+    /// Builds the reference for a training run's data. The embedded digits get the
+    /// built-in digits classifier and their 2,000 held-out images. An IDX folder gets its
     /// test images (`t10k-*`) and the classifier `classifier_file`, or else the built-in
     /// classifier that was judged on those same test images.
     ///

@@ -25,7 +25,7 @@ pub struct LabelledSplit {
     pub train: Dataset,
     /// Images the classifier is judged on, and the real images of the quality metrics.
     pub heldout: Dataset,
-    /// What the two parts are, for messages and the classifier file.
+    /// Description of the two parts, for messages and the classifier file.
     pub description: String,
 }
 

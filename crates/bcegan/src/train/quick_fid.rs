@@ -31,7 +31,7 @@ pub const DEFAULT_FID_SAMPLES: usize = 2000;
 const FID_NOISE_STREAM: u64 = 0x666964;
 
 /// Noise rows the generator maps at once, which bounds the memory of its activations
-/// (a DCGAN layer holds 64 × 13 × 13 values per image).
+/// (a DCGAN layer has 64 × 13 × 13 values per image).
 const GENERATE_CHUNK: usize = 250;
 
 /// The real-image reference (built at the first measurement), the fixed noise and the best
@@ -48,7 +48,7 @@ pub struct QuickFid {
 impl QuickFid {
     /// Prepares the quick FID of a run on `device` (the training device), or returns `None`
     /// when the run turns it off (`fid_every` = 0). The real images' features are computed
-    /// at the first measurement, so a short run pays nothing for them; a `classifier` file
+    /// at the first measurement, so a short run pays nothing for them. A `classifier` file
     /// given by the user is read at once, so that a bad one stops the run before it starts.
     ///
     /// # Errors

@@ -1,7 +1,7 @@
 //! Writes a SafeTensors file tensor by tensor, without assembling it in memory.
 //!
 //! `safetensors::serialize` returns the whole file as one buffer, which doubles the memory a
-//! checkpoint needs while it is written; `serialize_to_file` streams, but through a randomly
+//! checkpoint needs while it is written. `serialize_to_file` streams, but through a randomly
 //! named temporary file of its own that a killed process would leave in the run folder. This
 //! writer produces the same layout (header length, JSON header padded with spaces to a
 //! multiple of 8 bytes, then the tensor data) into any `Write`.
