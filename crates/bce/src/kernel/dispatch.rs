@@ -4,11 +4,15 @@
 //! inside functions with AVX-512 (x86-64-v4) or AVX2+FMA (x86-64-v3) enabled
 //! and picks one at run time, with no `unsafe` here and no
 //! `-C target-cpu=native`. Elsewhere the portable path runs (NEON on aarch64
-//! through `pulp::Arch`). All paths round identically, so their results are
-//! bit-identical.
+//! through `pulp::Arch`). The hard-target path also looks values up in
+//! small tables, with a permute on AVX-512 and AVX2 and an array index
+//! elsewhere. All paths round identically, so their results
+//! are bit-identical.
 
 use std::cell::Cell;
 use std::fmt;
+
+use super::tables::{Lookup, Scalar};
 
 /// An instruction set the kernels can run on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -98,30 +102,51 @@ pub(crate) fn current() -> Isa {
     FORCED.with(Cell::get).unwrap_or_else(Isa::detected)
 }
 
-/// Runs `f` compiled for `isa`. `isa` comes from [`current`], so it is
-/// available; if it is not, `f` runs on the portable path.
+/// Work that runs compiled for one instruction set and uses its table
+/// lookup ([`Lookup`]): the kernels' blocks.
+pub(crate) trait Job {
+    /// The result of the work.
+    type Output;
+
+    /// Runs the work with `lookup`, inside a function compiled for the
+    /// lookup's instruction set.
+    fn run<L: Lookup>(self, lookup: L) -> Self::Output;
+}
+
+/// Runs `job` compiled for `isa`, with that instruction set's lookup. `isa`
+/// comes from [`current`], so it is available; if it is not, `job` runs on
+/// the portable path.
 #[inline(always)]
-pub(crate) fn run<R>(isa: Isa, f: impl FnOnce() -> R) -> R {
+pub(crate) fn run_job<J: Job>(isa: Isa, job: J) -> J::Output {
     #[cfg(target_arch = "x86_64")]
     {
         match isa {
             Isa::Avx512 => {
                 if let Some(simd) = pulp::x86::V4::try_new() {
-                    return simd.vectorize(f);
+                    return simd.vectorize(
+                        #[inline(always)]
+                        move || job.run(simd),
+                    );
                 }
             }
             Isa::Avx2Fma => {
                 if let Some(simd) = pulp::x86::V3::try_new() {
-                    return simd.vectorize(f);
+                    return simd.vectorize(
+                        #[inline(always)]
+                        move || job.run(simd),
+                    );
                 }
             }
             Isa::Portable => {}
         }
-        f()
+        job.run(Scalar)
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
         let _ = isa;
-        pulp::Arch::new().dispatch(f)
+        pulp::Arch::new().dispatch(
+            #[inline(always)]
+            move || job.run(Scalar),
+        )
     }
 }

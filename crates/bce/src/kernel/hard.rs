@@ -3,26 +3,36 @@
 //! discriminator and generator losses.
 //!
 //! A hard target keeps one of the two terms of the cost, so each element
-//! needs one `softplus` (logits) or one `log` (probabilities) and no `f64`
-//! combination: the cost is computed and rounded in `f32` lanes. The
-//! gradient is one `f32` quotient, widened to `f64` to apply the mean's
-//! `1/n`, then rounded once. A group that contains a soft target or an
-//! element this path does not serve returns `false`, and the caller runs
-//! the general program on it.
+//! needs one `softplus` (logits) or one `log` (probabilities). Both are
+//! computed and rounded in `f32` lanes with the lean maths of
+//! [`super::compact`]. The gradient is one `f32` quotient. For logits it
+//! is multiplied by the mean's `1/n` held as an `f32` pair, and for
+//! probabilities `1/n` is folded into the quotient. A group that contains
+//! a soft target or an element this path does not serve returns `false`,
+//! and the caller runs the general program on it.
 //!
-//! The logs here skip the compensation of the quotient in the `atanh`
-//! series (about 15% of the time of a loss), which costs about half an
-//! ulp. Error against the `f64` oracle rounded to `f32`, measured over
-//! 10⁷ inputs by the hard-target tests in `tests/kernels.rs` (which
-//! enforce 4 ulp): logits at most 3 ulp (a cost is `max(z, 0) + log1p(e)`,
-//! rounded twice), probabilities at most 2.
+//! Error against the `f64` oracle rounded to `f32`, over 10⁷ seeded inputs
+//! (the unit tests below with their sample count raised, and the
+//! hard-target tests in `tests/kernels.rs`, which enforce 4 ulp): logits
+//! at most 3 ulp for the cost and 3 for the gradient, probabilities at
+//! most 1 for the cost and 2 for the gradient.
 
-use super::narrow::{self, Narrow, Wide};
+use super::compact;
+use super::narrow::Narrow;
+use super::tables::Lookup;
 
 /// The largest `|logit|` the path serves: `e^(−86) ≈ 4.4e-38` is still a
 /// normal `f32`, so `log1p(e) = e` and `σ(−|x|)` keep their relative
 /// precision. Larger logits, `±∞` and NaN go to the general program.
 const MAX_LOGIT: f32 = 86.0;
+
+/// The bits of `1.0_f32`: a probability's bits are at most this exactly
+/// when it lies in `[+0, 1]` (negatives, `−0`, NaN and values above 1
+/// have larger bits, read as unsigned).
+const ONE_BITS: u32 = 0x3f80_0000;
+
+/// The largest bits of a subnormal `f32`.
+const SUBNORMAL_BITS: u32 = 0x007f_ffff;
 
 /// Returns whether every target of the group is exactly 0 or 1.
 #[inline(always)]
@@ -41,14 +51,17 @@ fn all_hard<const N: usize>(targets: &Narrow<N>) -> bool {
 /// With `z = x` for target 0 and `z = −x` for target 1, the cost is
 /// `sp(z) = max(z, 0) + log1p(e)`, `e = e^(−|x|)`, and the gradient is
 /// `σ(x)` for target 0 and `−σ(−x)` for target 1, which is `±σ(z)`:
-/// `1/(1 + e)` for `z ≥ 0`, `e/(1 + e)` below.
+/// `1/(1 + e)` for `z ≥ 0`, `e/(1 + e)` below. `1 + e` is the exact pair
+/// `v + lo` (Fast2Sum, `e ≤ 1`), which feeds both the log and the
+/// quotient.
 #[inline(always)]
-pub(crate) fn logits<const GRAD: bool, const N: usize>(
+pub(crate) fn logits<const GRAD: bool, L: Lookup, const N: usize>(
+    lookup: L,
     logits: &Narrow<N>,
     targets: &Narrow<N>,
     scale: f64,
     cost: &mut Narrow<N>,
-    grad: &mut Wide<N>,
+    grad: &mut Narrow<N>,
 ) -> bool {
     let far = logits.iter().fold(0_u32, |any, &x| {
         // NaN fails the comparison, so it is flagged too.
@@ -58,30 +71,43 @@ pub(crate) fn logits<const GRAD: bool, const N: usize>(
     if far != 0 || !all_hard(targets) {
         return false;
     }
-    let parts = narrow::softplus_parts::<false, N>(logits);
+    let mut negative_abs = [0.0_f32; N];
     for j in 0..N {
-        let positive = targets[j] == 1.0;
-        let z = if positive { -logits[j] } else { logits[j] };
-        cost[j] = z.max(0.0) + parts.log1p[j];
+        negative_abs[j] = -logits[j].abs();
+    }
+    let e = compact::exp_neg(lookup, &negative_abs);
+    let mut v = [0.0_f32; N];
+    let mut lo = [0.0_f32; N];
+    for j in 0..N {
+        v[j] = 1.0 + e[j];
+        lo[j] = e[j] - (v[j] - 1.0);
+    }
+    let log1p = compact::log_two_part(lookup, &v, &lo);
+    for j in 0..N {
+        let z = if targets[j] == 1.0 {
+            -logits[j]
+        } else {
+            logits[j]
+        };
+        cost[j] = z.max(0.0) + log1p[j];
     }
     if GRAD {
+        // The scale as an f32 pair, so that the product rounds once.
+        let scale_high = scale as f32;
+        let scale_low = (scale - f64::from(scale_high)) as f32;
         for j in 0..N {
             let positive = targets[j] == 1.0;
             let z = if positive { -logits[j] } else { logits[j] };
-            let e = parts.exp[j];
-            let numerator = if z >= 0.0 { 1.0 } else { e };
-            // 1 + e = t + c exactly (Fast2Sum, e ≤ 1), and
-            // n/(t + c) = (n/t)·(1 − c/t) to within (c/t)², with 1/t
-            // taken as 1.5 − t/2 (within 12% on [1, 2], which is enough
+            let numerator = if z >= 0.0 { 1.0 } else { e[j] };
+            // n/(v + lo) = (n/v)·(1 − lo/v) to within (lo/v)², with 1/v
+            // taken as 1.5 − v/2 (within 12% on [1, 2], which is enough
             // for a correction below 2⁻²⁴). So the quotient carries the
             // error of e and one rounding.
-            let t = 1.0 + e;
-            let c = e - (t - 1.0);
-            let quotient = numerator / t;
-            let correction = c * (-0.5_f32).mul_add(t, 1.5);
+            let quotient = numerator / v[j];
+            let correction = lo[j] * (-0.5_f32).mul_add(v[j], 1.5);
             let sigmoid = (-quotient).mul_add(correction, quotient);
             let signed = if positive { -sigmoid } else { sigmoid };
-            grad[j] = f64::from(signed) * scale;
+            grad[j] = signed.mul_add(scale_high, signed * scale_low);
         }
     }
     true
@@ -91,12 +117,13 @@ pub(crate) fn logits<const GRAD: bool, const N: usize>(
 /// group of probabilities with hard targets under `ProbClamp::LogMin`
 /// (`log_floor` the floor of each log, `grad_floor` the floor of the
 /// gradient's denominator). Returns `false`, with the outputs unspecified,
-/// when a target is soft or a probability is NaN or outside `[0, 1]`.
+/// when a target is soft, a probability is NaN, `−0` or outside `[0, 1]`,
+/// or a probability with target 1 is subnormal (the general program
+/// serves those).
 ///
 /// The cost is `−max(log v, log_floor)` with `v = h` for target 1 and
-/// `v = 1 − h` for target 0. `v` is exact in `f32` unless the target is 0
-/// and `h < ½`. There `log(1 − h)` is `log1p(−h)` with an exact argument,
-/// `−h` up to the cutoff, else `log(1 + (1 − 2h)) − ln 2`.
+/// `v = 1 − h` for target 0, the latter as the exact pair `v + lo`
+/// (Fast2Sum), so `log1p(−h)` keeps every bit of a small `h`.
 ///
 /// The gradient `[(1 − y)·h − y·(1 − h)] / max(h·(1 − h), grad_floor)` is,
 /// for target 1, `−1/max(h, grad_floor)` (0 at `h = 1`), and for target 0,
@@ -104,56 +131,34 @@ pub(crate) fn logits<const GRAD: bool, const N: usize>(
 /// Each differs from the floored quotient by about `grad_floor` relative.
 /// The gradient is computed in `f32` with `scale` folded into the quotient.
 #[inline(always)]
-pub(crate) fn probs<const GRAD: bool, const N: usize>(
+pub(crate) fn probs<const GRAD: bool, L: Lookup, const N: usize>(
+    lookup: L,
     probs: &Narrow<N>,
     targets: &Narrow<N>,
     (log_floor, grad_floor): (f32, f32),
     scale: f64,
     cost: &mut Narrow<N>,
-    grad: &mut Wide<N>,
+    grad: &mut Narrow<N>,
 ) -> bool {
-    let invalid = probs
-        .iter()
-        .fold(0_u32, |any, &h| any | u32::from(!(0.0..=1.0).contains(&h)));
-    if invalid != 0 || !all_hard(targets) {
+    let mut v = [0.0_f32; N];
+    let mut lo = [0.0_f32; N];
+    let mut unserved = 0_u32;
+    for j in 0..N {
+        let h = probs[j];
+        let positive = targets[j] == 1.0;
+        v[j] = if positive { h } else { 1.0 - h };
+        lo[j] = if positive { 0.0 } else { (1.0 - v[j]) - h };
+        let outside = h.to_bits() > ONE_BITS;
+        let subnormal = v[j].to_bits().wrapping_sub(1) < SUBNORMAL_BITS;
+        unserved |= u32::from(outside) | u32::from(subnormal);
+    }
+    if unserved != 0 || !all_hard(targets) {
         return false;
     }
-    // v where it is exact, and the reduced (k, d) of every lane's log.
-    let mut exact = [0.0_f32; N];
+    let log = compact::log_two_part(lookup, &v, &lo);
     for j in 0..N {
-        let h = probs[j];
-        exact[j] = if targets[j] == 1.0 { h } else { 1.0 - h };
-    }
-    let (k_exact, d_exact) = narrow::log_parts(&exact);
-    let mut k = [0.0_f32; N];
-    let mut d = [0.0_f32; N];
-    for j in 0..N {
-        let h = probs[j];
-        let is_exact = targets[j] == 1.0 || h >= 0.5;
-        let near = h <= super::program::LOG1P_CUTOFF_F32;
-        let (k_small, d_small) = if near {
-            (0.0, -h)
-        } else {
-            (-1.0, 2.0_f32.mul_add(-h, 1.0))
-        };
-        k[j] = if is_exact { k_exact[j] } else { k_small };
-        d[j] = if is_exact { d_exact[j] } else { d_small };
-    }
-    let log = narrow::log_from_parts::<false, N>(&k, &d);
-
-    for j in 0..N {
-        let h = probs[j];
-        let is_exact = targets[j] == 1.0 || h >= 0.5;
-        let log = if is_exact {
-            if exact[j] == 0.0 {
-                f32::NEG_INFINITY
-            } else {
-                log[j]
-            }
-        } else if h < narrow::LINEAR_BELOW_F32 {
-            // log1p(−h) = −h to f32 precision, and the series would lose
-            // the bits of a subnormal h.
-            -h
+        let log = if v[j] == 0.0 {
+            f32::NEG_INFINITY
         } else {
             log[j]
         };
@@ -179,7 +184,7 @@ pub(crate) fn probs<const GRAD: bool, const N: usize>(
             } else {
                 (scale_f32, (1.0 - h).max(grad_floor))
             };
-            grad[j] = f64::from(numerator / denominator);
+            grad[j] = numerator / denominator;
         }
     }
     true
@@ -189,6 +194,7 @@ pub(crate) fn probs<const GRAD: bool, const N: usize>(
 mod tests {
     use super::*;
     use crate::kernel::LANES;
+    use crate::kernel::tables::Scalar;
     use crate::options::ProbClamp;
     use crate::probs::GRAD_DENOMINATOR_FLOOR;
     use crate::reference;
@@ -231,15 +237,16 @@ mod tests {
             });
             let targets = hard_targets(&mut rng);
             let mut cost = [0.0; LANES];
-            let mut grad = [0.0; LANES];
-            let served =
-                super::logits::<true, LANES>(&values, &targets, SCALE, &mut cost, &mut grad);
+            let mut grad = [0.0_f32; LANES];
+            let served = super::logits::<true, _, LANES>(
+                Scalar, &values, &targets, SCALE, &mut cost, &mut grad,
+            );
             assert!(served, "hard targets, logits {values:?}: path not taken");
             for j in 0..LANES {
                 let (x, y) = (f64::from(values[j]), f64::from(targets[j]));
                 worst_cost = worst_cost.max(ulps(cost[j], reference::logit_cost(x, y, 1.0)));
                 let expected = reference::logit_grad(x, y, 1.0) * SCALE;
-                worst_grad = worst_grad.max(ulps(grad[j] as f32, expected));
+                worst_grad = worst_grad.max(ulps(grad[j], expected));
             }
         }
         eprintln!("hard logits: cost worst {worst_cost} ulp, grad worst {worst_grad} ulp");
@@ -260,22 +267,24 @@ mod tests {
         let (mut worst_cost, mut worst_grad) = (0, 0);
         for _ in 0..SAMPLES / LANES {
             let values: Narrow<LANES> = core::array::from_fn(|_| match rng.random_range(0..4) {
-                0 => 10f64.powf(rng.random_range(-45.0..0.0)) as f32,
+                // Normal: a subnormal h with target 1 goes to the general program.
+                0 => 10f64.powf(rng.random_range(-37.9..0.0)) as f32,
                 1 => (1.0 - 10f64.powf(rng.random_range(-7.5..0.0))) as f32,
                 _ => rng.random::<f32>(),
             });
             let targets = hard_targets(&mut rng);
             let mut cost = [0.0; LANES];
-            let mut grad = [0.0; LANES];
-            let served =
-                super::probs::<true, LANES>(&values, &targets, floors, SCALE, &mut cost, &mut grad);
+            let mut grad = [0.0_f32; LANES];
+            let served = super::probs::<true, _, LANES>(
+                Scalar, &values, &targets, floors, SCALE, &mut cost, &mut grad,
+            );
             assert!(served, "hard targets, probs {values:?}: path not taken");
             for j in 0..LANES {
                 let (h, y) = (f64::from(values[j]), f64::from(targets[j]));
                 let clamp = ProbClamp::PYTORCH;
                 worst_cost = worst_cost.max(ulps(cost[j], reference::prob_cost(h, y, 1.0, clamp)));
                 let expected = reference::prob_grad(h, y, 1.0, clamp) * SCALE;
-                worst_grad = worst_grad.max(ulps(grad[j] as f32, expected));
+                worst_grad = worst_grad.max(ulps(grad[j], expected));
             }
         }
         eprintln!("hard probs: cost worst {worst_cost} ulp, grad worst {worst_grad} ulp");
@@ -292,18 +301,20 @@ mod tests {
     #[test]
     fn hard_rejects_soft_and_far() {
         let mut cost = [0.0; LANES];
-        let mut grad = [0.0; LANES];
+        let mut grad = [0.0_f32; LANES];
         let mut targets = [1.0_f32; LANES];
         targets[3] = 0.5;
         let values = [0.25_f32; LANES];
-        let served = super::logits::<true, LANES>(&values, &targets, 1.0, &mut cost, &mut grad);
+        let served =
+            super::logits::<true, _, LANES>(Scalar, &values, &targets, 1.0, &mut cost, &mut grad);
         assert!(
             !served,
             "logits with a soft target: expected the general program"
         );
         let floors = (-100.0, 1e-12);
-        let served =
-            super::probs::<true, LANES>(&values, &targets, floors, 1.0, &mut cost, &mut grad);
+        let served = super::probs::<true, _, LANES>(
+            Scalar, &values, &targets, floors, 1.0, &mut cost, &mut grad,
+        );
         assert!(
             !served,
             "probs with a soft target: expected the general program"
@@ -313,17 +324,20 @@ mod tests {
         for far in [87.0, -1e4, f32::INFINITY, f32::NAN] {
             let mut values = [0.25_f32; LANES];
             values[7] = far;
-            let served = super::logits::<true, LANES>(&values, &targets, 1.0, &mut cost, &mut grad);
+            let served = super::logits::<true, _, LANES>(
+                Scalar, &values, &targets, 1.0, &mut cost, &mut grad,
+            );
             assert!(!served, "logit {far}: expected the general program");
         }
-        for invalid in [-0.5, 1.5, f32::NAN] {
+        for invalid in [-0.5, 1.5, f32::NAN, -0.0, f32::from_bits(1), 1e-39] {
             let mut values = [0.25_f32; LANES];
             values[7] = invalid;
-            let served =
-                super::probs::<true, LANES>(&values, &targets, floors, 1.0, &mut cost, &mut grad);
+            let served = super::probs::<true, _, LANES>(
+                Scalar, &values, &targets, floors, 1.0, &mut cost, &mut grad,
+            );
             assert!(
                 !served,
-                "probability {invalid}: expected the general program"
+                "probability {invalid:e}: expected the general program"
             );
         }
     }

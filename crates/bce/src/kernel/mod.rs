@@ -27,11 +27,13 @@
 //! `f32` chunk runs `hard` instead: the cost entirely in `f32` lanes, one
 //! `softplus` or `log` an element.
 
+mod compact;
 pub mod dispatch;
 mod hard;
 mod math;
 mod narrow;
 mod program;
+mod tables;
 
 use rayon::prelude::*;
 
@@ -41,8 +43,9 @@ use crate::error::BceError;
 use crate::float::Float;
 use crate::options::{ProbClamp, Reduction};
 use crate::reduce::{BLOCK, LaneSum, pairwise};
-use dispatch::Isa;
+use dispatch::{Isa, Job};
 use program::{Logits, Probs, Program};
+use tables::Lookup;
 
 /// Elements per group: the width of the lane loops. Fixed, whatever the
 /// vector width of the CPU, so that the summation order is too.
@@ -260,27 +263,45 @@ fn run_block_as<T: Float, P: Program, const NARROW: bool>(
     grad: Option<&mut [T]>,
 ) -> BlockResult {
     let weighted = shared.plan.weights.is_some();
+    let job = |grad| BlockJob::<'_, '_, T, P, NARROW> {
+        shared,
+        start,
+        costs,
+        grad,
+    };
     match (grad, weighted) {
-        (Some(grad), true) => dispatch::run(
-            isa,
-            #[inline(always)]
-            || block::<T, P, true, true, NARROW>(shared, start, costs, Some(grad)),
-        ),
-        (Some(grad), false) => dispatch::run(
-            isa,
-            #[inline(always)]
-            || block::<T, P, true, false, NARROW>(shared, start, costs, Some(grad)),
-        ),
-        (None, true) => dispatch::run(
-            isa,
-            #[inline(always)]
-            || block::<T, P, false, true, NARROW>(shared, start, costs, None),
-        ),
-        (None, false) => dispatch::run(
-            isa,
-            #[inline(always)]
-            || block::<T, P, false, false, NARROW>(shared, start, costs, None),
-        ),
+        (Some(grad), true) => dispatch::run_job(isa, Variant::<_, true, true>(job(Some(grad)))),
+        (Some(grad), false) => dispatch::run_job(isa, Variant::<_, true, false>(job(Some(grad)))),
+        (None, true) => dispatch::run_job(isa, Variant::<_, false, true>(job(None))),
+        (None, false) => dispatch::run_job(isa, Variant::<_, false, false>(job(None))),
+    }
+}
+
+/// The arguments of one block's loop.
+struct BlockJob<'s, 'a, T, P, const NARROW: bool> {
+    shared: &'s Shared<'a, T, P>,
+    start: usize,
+    costs: Option<&'s mut [T]>,
+    grad: Option<&'s mut [T]>,
+}
+
+/// A block's loop for one choice of gradient and weights.
+struct Variant<J, const GRAD: bool, const WEIGHTED: bool>(J);
+
+impl<T: Float, P: Program, const NARROW: bool, const GRAD: bool, const WEIGHTED: bool> Job
+    for Variant<BlockJob<'_, '_, T, P, NARROW>, GRAD, WEIGHTED>
+{
+    type Output = BlockResult;
+
+    #[inline(always)]
+    fn run<L: Lookup>(self, lookup: L) -> BlockResult {
+        let BlockJob {
+            shared,
+            start,
+            costs,
+            grad,
+        } = self.0;
+        block::<T, P, L, GRAD, WEIGHTED, NARROW>(shared, lookup, start, costs, grad)
     }
 }
 
@@ -288,8 +309,16 @@ fn run_block_as<T: Float, P: Program, const NARROW: bool>(
 /// straight from the slices, then the last partial group copied into
 /// padded arrays (valid values with weight 0, so they add nothing).
 #[inline(always)]
-fn block<T: Float, P: Program, const GRAD: bool, const WEIGHTED: bool, const NARROW: bool>(
+fn block<
+    T: Float,
+    P: Program,
+    L: Lookup,
+    const GRAD: bool,
+    const WEIGHTED: bool,
+    const NARROW: bool,
+>(
     shared: &Shared<'_, T, P>,
+    lookup: L,
     start: usize,
     mut costs: Option<&mut [T]>,
     mut grad: Option<&mut [T]>,
@@ -318,8 +347,9 @@ fn block<T: Float, P: Program, const GRAD: bool, const WEIGHTED: bool, const NAR
     let hard = NARROW && !WEIGHTED && shared.hard_settings;
     for offset in (0..chunked).step_by(CHUNK) {
         if hard
-            && hard_group::<T, P, GRAD, CHUNK>(
+            && hard_group::<T, P, L, GRAD, CHUNK>(
                 shared,
+                lookup,
                 offset,
                 (values, targets),
                 &mut state.sum,
@@ -342,8 +372,9 @@ fn block<T: Float, P: Program, const GRAD: bool, const WEIGHTED: bool, const NAR
     let rest = values.len() - chunked;
     let rest_served = rest > LANES
         && hard
-        && hard_tail::<T, P, GRAD, CHUNK>(
+        && hard_tail::<T, P, L, GRAD, CHUNK>(
             shared,
+            lookup,
             (chunked, rest),
             (values, targets),
             &mut state.sum,
@@ -352,8 +383,9 @@ fn block<T: Float, P: Program, const GRAD: bool, const WEIGHTED: bool, const NAR
     if !rest_served {
         for offset in (chunked..head).step_by(LANES) {
             if hard
-                && hard_group::<T, P, GRAD, LANES>(
+                && hard_group::<T, P, L, GRAD, LANES>(
                     shared,
+                    lookup,
                     offset,
                     (values, targets),
                     &mut state.sum,
@@ -374,8 +406,9 @@ fn block<T: Float, P: Program, const GRAD: bool, const WEIGHTED: bool, const NAR
         let count = values.len() - head;
         let tail_served = count > 0
             && hard
-            && hard_tail::<T, P, GRAD, LANES>(
+            && hard_tail::<T, P, L, GRAD, LANES>(
                 shared,
+                lookup,
                 (head, count),
                 (values, targets),
                 &mut state.sum,
@@ -454,8 +487,9 @@ fn head_group<
 /// group as [`group_lanes`] does. Returns `false`, with nothing written,
 /// where that path does not serve them.
 #[inline(always)]
-fn hard_group<T: Float, P: Program, const GRAD: bool, const W: usize>(
+fn hard_group<T: Float, P: Program, L: Lookup, const GRAD: bool, const W: usize>(
     shared: &Shared<'_, T, P>,
+    lookup: L,
     offset: usize,
     (values, targets): (&[T], &[T]),
     sum: &mut LaneSum,
@@ -463,13 +497,13 @@ fn hard_group<T: Float, P: Program, const GRAD: bool, const W: usize>(
 ) -> bool {
     let group = offset..offset + W;
     let Some((cost, element_grad)) =
-        hard_lanes::<T, P, GRAD, W>(shared, &values[group.clone()], &targets[group])
+        hard_lanes::<T, P, L, GRAD, W>(shared, lookup, &values[group.clone()], &targets[group])
     else {
         return false;
     };
     store(costs, offset, &cost);
     if GRAD {
-        store(grad, offset, &element_grad);
+        store_narrow(grad, offset, &element_grad);
     }
     for group in cost.chunks_exact(LANES) {
         sum.add(group);
@@ -482,8 +516,9 @@ fn hard_group<T: Float, P: Program, const GRAD: bool, const W: usize>(
 /// [`hard_group`] does. Padding lanes add +0 to `sum`, which leaves it
 /// unchanged.
 #[inline(always)]
-fn hard_tail<T: Float, P: Program, const GRAD: bool, const W: usize>(
+fn hard_tail<T: Float, P: Program, L: Lookup, const GRAD: bool, const W: usize>(
     shared: &Shared<'_, T, P>,
+    lookup: L,
     (offset, count): (usize, usize),
     (values, targets): (&[T], &[T]),
     sum: &mut LaneSum,
@@ -495,14 +530,14 @@ fn hard_tail<T: Float, P: Program, const GRAD: bool, const W: usize>(
     tail_values[..count].copy_from_slice(&values[offset..offset + count]);
     tail_targets[..count].copy_from_slice(&targets[offset..offset + count]);
     let Some((mut cost, element_grad)) =
-        hard_lanes::<T, P, GRAD, W>(shared, &tail_values, &tail_targets)
+        hard_lanes::<T, P, L, GRAD, W>(shared, lookup, &tail_values, &tail_targets)
     else {
         return false;
     };
     cost[count..].fill(0.0);
     store(costs, offset, &cost[..count]);
     if GRAD {
-        store(grad, offset, &element_grad[..count]);
+        store_narrow(grad, offset, &element_grad[..count]);
     }
     for group in cost.chunks_exact(LANES) {
         sum.add(group);
@@ -513,25 +548,40 @@ fn hard_tail<T: Float, P: Program, const GRAD: bool, const W: usize>(
 /// Returns the costs (widened) and gradients of `W` elements on the
 /// hard-target path, or `None` where that path does not serve them.
 #[inline(always)]
-fn hard_lanes<T: Float, P: Program, const GRAD: bool, const W: usize>(
+fn hard_lanes<T: Float, P: Program, L: Lookup, const GRAD: bool, const W: usize>(
     shared: &Shared<'_, T, P>,
+    lookup: L,
     values: &[T],
     targets: &[T],
-) -> Option<([f64; W], [f64; W])> {
+) -> Option<([f64; W], [f32; W])> {
     let values = &values[..W];
     let targets = &targets[..W];
-    let narrow_values: [f32; W] = core::array::from_fn(|j| values[j].to_f32());
-    let narrow_targets: [f32; W] = core::array::from_fn(|j| targets[j].to_f32());
+    // Loops, not `array::from_fn`, which may not inline into the function
+    // compiled for the instruction set.
+    let mut narrow_values = [0.0_f32; W];
+    let mut narrow_targets = [0.0_f32; W];
+    for j in 0..W {
+        narrow_values[j] = values[j].to_f32();
+        narrow_targets[j] = targets[j].to_f32();
+    }
     let mut cost = [0.0_f32; W];
-    let mut element_grad = [0.0_f64; W];
-    let served = shared.program.group_hard::<GRAD, W>(
+    let mut element_grad = [0.0_f32; W];
+    let served = shared.program.group_hard::<GRAD, L, W>(
+        lookup,
         &narrow_values,
         &narrow_targets,
         shared.grad_scale,
         &mut cost,
         &mut element_grad,
     );
-    served.then(|| (core::array::from_fn(|j| f64::from(cost[j])), element_grad))
+    if !served {
+        return None;
+    }
+    let mut wide_cost = [0.0_f64; W];
+    for j in 0..W {
+        wide_cost[j] = f64::from(cost[j]);
+    }
+    Some((wide_cost, element_grad))
 }
 
 /// Accumulators of one block.
@@ -565,6 +615,18 @@ fn store<T: Float>(output: Option<&mut [T]>, offset: usize, values: &[f64]) {
         let output = &mut output[offset..offset + values.len()];
         for (out, value) in output.iter_mut().zip(values) {
             *out = T::from_f64(*value);
+        }
+    }
+}
+
+/// Writes `f32` `values` into `output` from `offset`, when the output is
+/// wanted (exactly, for either element type).
+#[inline(always)]
+fn store_narrow<T: Float>(output: Option<&mut [T]>, offset: usize, values: &[f32]) {
+    if let Some(output) = output {
+        let output = &mut output[offset..offset + values.len()];
+        for (out, value) in output.iter_mut().zip(values) {
+            *out = T::from_f64(f64::from(*value));
         }
     }
 }

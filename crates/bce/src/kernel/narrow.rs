@@ -16,8 +16,8 @@
 //!
 //! Series only, no fitted coefficients. Over the 10⁷ inputs of
 //! `tests/kernels.rs`, the `f32` costs and gradients are within 2 ulp of
-//! the `f64` oracle rounded to `f32`, and within 3 on the hard-target path,
-//! which drops the series' compensation (the tests enforce 4).
+//! the `f64` oracle rounded to `f32` (the tests enforce 4). The
+//! hard-target path has its own, leaner maths in [`super::compact`].
 
 /// `2²⁵`: lifts any subnormal `f32` into the normal range.
 const SUBNORMAL_LIFT: f32 = 33_554_432.0;
@@ -58,13 +58,10 @@ pub(crate) fn log_parts<const N: usize>(w: &Narrow<N>) -> (Narrow<N>, Narrow<N>)
 /// of [`atanh_series`] plus `k·ln 2` in two parts. Within about 1 `f32`
 /// ulp.
 #[inline(always)]
-pub(crate) fn log_from_parts<const COMPENSATED: bool, const N: usize>(
-    k: &Narrow<N>,
-    d: &Narrow<N>,
-) -> Narrow<N> {
+pub(crate) fn log_from_parts<const N: usize>(k: &Narrow<N>, d: &Narrow<N>) -> Narrow<N> {
     let mut log = [0.0_f32; N];
     for j in 0..N {
-        let series = atanh_series::<COMPENSATED>(d[j]);
+        let series = atanh_series(d[j]);
         log[j] = k[j].mul_add(LN2_HI_F32, k[j].mul_add(LN2_LO_F32, series));
     }
     log
@@ -75,22 +72,9 @@ pub(crate) fn log_from_parts<const COMPENSATED: bool, const N: usize>(
 /// (`2 + d` as a two-term sum, the remainder by `mul_add`), so `s` carries
 /// about 45 bits, and the series `2s·(1 + z/3 + … + z⁵/11)`, `z = s²`
 /// (truncation below `0.04⁶/13 ≈ 3e-10`), rounds once at the end.
-///
-/// Without `COMPENSATED` the remainder is dropped (nine operations fewer),
-/// and the quotient's rounding, half an ulp, reaches the result.
 #[inline(always)]
-fn atanh_series<const COMPENSATED: bool>(d: f32) -> f32 {
+fn atanh_series(d: f32) -> f32 {
     let denominator = 2.0 + d;
-    if !COMPENSATED {
-        let q = d / denominator;
-        let z = q * q;
-        let mut t = ATANH_TAIL[0];
-        for c in &ATANH_TAIL[1..] {
-            t = t.mul_add(z, *c);
-        }
-        let twice = 2.0 * q;
-        return twice.mul_add(z * t, twice);
-    }
     // 2 + d = denominator + denominator_low exactly (|d| ≤ 2).
     let denominator_low = (2.0 - denominator) + d;
     let q = d / denominator;
@@ -159,9 +143,7 @@ pub(crate) const LINEAR_BELOW_F32: f32 = 1.0 / 67_108_864.0;
 /// ½, else `ln 2 + log(1 + (e − 1)/2)` (exact `d`), then
 /// [`atanh_series`]: within 2 `f32` ulp with the error of `e`.
 #[inline(always)]
-pub(crate) fn softplus_parts<const COMPENSATED: bool, const N: usize>(
-    logits: &Narrow<N>,
-) -> SoftplusParts<N> {
+pub(crate) fn softplus_parts<const N: usize>(logits: &Narrow<N>) -> SoftplusParts<N> {
     let mut exp = [0.0_f32; N];
     let mut mantissa = [0.0_f32; N];
     let mut exponent = [0_i32; N];
@@ -182,7 +164,7 @@ pub(crate) fn softplus_parts<const COMPENSATED: bool, const N: usize>(
 
         let low = e < 0.5;
         let d = if low { e } else { (e - 1.0) * 0.5 };
-        let series = atanh_series::<COMPENSATED>(d);
+        let series = atanh_series(d);
         let (high, low_part) = if low {
             (0.0, 0.0)
         } else {
@@ -235,7 +217,7 @@ mod tests {
         let mut worst_log = 0;
         for _ in 0..SAMPLES / LANES {
             let x: Narrow<LANES> = core::array::from_fn(|_| rng.random_range(-120.0_f32..120.0));
-            let parts = softplus_parts::<true, LANES>(&x);
+            let parts = softplus_parts::<LANES>(&x);
             for (j, &x) in x.iter().enumerate() {
                 let e = f64::from(parts.mantissa[j]) * 2f64.powi(parts.exponent[j]);
                 let expected = (-f64::from(x).abs()).exp();
@@ -281,7 +263,7 @@ mod tests {
                 (10f64.powf(rng.random_range(-44.8..38.0)) as f32).max(f32::from_bits(1))
             });
             let (k, d) = log_parts(&w);
-            let log = log_from_parts::<true, LANES>(&k, &d);
+            let log = log_from_parts::<LANES>(&k, &d);
             for j in 0..LANES {
                 worst = worst.max(ulps(log[j], f64::from(w[j]).ln()));
             }

@@ -11,6 +11,7 @@ use super::math::{
     LogParts, exp_nonpositive, log_finish, log_parts, log1p_parts_small, log1p_unit_parts,
 };
 use super::narrow::{self, Narrow, Wide};
+use super::tables::Lookup;
 use crate::probs::GRAD_DENOMINATOR_FLOOR;
 
 /// Below this `h`, `log(1 − h)` is taken as `log1p(−h)` (so `1 − h` is
@@ -79,13 +80,14 @@ pub(crate) trait Program: Copy + Send + Sync {
     /// (a soft target, or a value it leaves to the general program).
     /// Callers use it only where [`Program::narrow`] holds, without
     /// weights, label smoothing or a `pos_weight` other than 1.
-    fn group_hard<const GRAD: bool, const N: usize>(
+    fn group_hard<const GRAD: bool, L: Lookup, const N: usize>(
         &self,
+        lookup: L,
         values: &Narrow<N>,
         targets: &Narrow<N>,
         scale: f64,
         cost: &mut Narrow<N>,
-        grad: &mut Wide<N>,
+        grad: &mut Narrow<N>,
     ) -> bool;
 }
 
@@ -176,7 +178,7 @@ impl Program for Logits {
         cost: &mut Wide<N>,
         grad: &mut Wide<N>,
     ) {
-        let parts = narrow::softplus_parts::<true, N>(logits);
+        let parts = narrow::softplus_parts::<N>(logits);
         let logits: Wide<N> = core::array::from_fn(|j| f64::from(logits[j]));
         let mut e: Wide<N> = core::array::from_fn(|j| f64::from(parts.exp[j]));
         let mut shared: Wide<N> = core::array::from_fn(|j| f64::from(parts.log1p[j]));
@@ -225,15 +227,16 @@ impl Program for Logits {
     }
 
     #[inline(always)]
-    fn group_hard<const GRAD: bool, const N: usize>(
+    fn group_hard<const GRAD: bool, L: Lookup, const N: usize>(
         &self,
+        lookup: L,
         logits: &Narrow<N>,
         targets: &Narrow<N>,
         scale: f64,
         cost: &mut Narrow<N>,
-        grad: &mut Wide<N>,
+        grad: &mut Narrow<N>,
     ) -> bool {
-        hard::logits::<GRAD, N>(logits, targets, scale, cost, grad)
+        hard::logits::<GRAD, L, N>(lookup, logits, targets, scale, cost, grad)
     }
 }
 
@@ -342,8 +345,8 @@ impl Program for Probs {
             d_large[j] = if near { -m } else { 2.0_f32.mul_add(-m, 1.0) };
         }
         let (k_small, d_small) = narrow::log_parts(&small);
-        let log_small = narrow::log_from_parts::<true, N>(&k_small, &d_small);
-        let log_large = narrow::log_from_parts::<true, N>(&k_large, &d_large);
+        let log_small = narrow::log_from_parts::<N>(&k_small, &d_small);
+        let log_large = narrow::log_from_parts::<N>(&k_large, &d_large);
         for j in 0..N {
             let prob = f64::from(probs[j]);
             let m = small[j];
@@ -381,18 +384,19 @@ impl Program for Probs {
     }
 
     #[inline(always)]
-    fn group_hard<const GRAD: bool, const N: usize>(
+    fn group_hard<const GRAD: bool, L: Lookup, const N: usize>(
         &self,
+        lookup: L,
         probs: &Narrow<N>,
         targets: &Narrow<N>,
         scale: f64,
         cost: &mut Narrow<N>,
-        grad: &mut Wide<N>,
+        grad: &mut Narrow<N>,
     ) -> bool {
         // Both floors are f32 values here: −100 (or −∞, or another floor
         // rounded once) and 1e-12 rounded to f32.
         let floors = (self.log_floor as f32, GRAD_DENOMINATOR_FLOOR as f32);
-        hard::probs::<GRAD, N>(probs, targets, floors, scale, cost, grad)
+        hard::probs::<GRAD, L, N>(lookup, probs, targets, floors, scale, cost, grad)
     }
 }
 
