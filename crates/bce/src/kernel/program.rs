@@ -289,7 +289,9 @@ impl Program for Probs {
         let s_second = second.d * denominator_first * floor * reciprocal;
         let grad = if GRAD {
             let numerator = negative * prob - positive * one_minus_prob;
-            numerator * both * reciprocal
+            // both·reciprocal (1/floor) first: for a subnormal prob,
+            // numerator·both would round to a subnormal and lose bits.
+            numerator * (both * reciprocal)
         } else {
             0.0
         };
