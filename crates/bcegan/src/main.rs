@@ -178,7 +178,7 @@ fn report_result(result: Result<(), ReportError>) -> ExitCode {
 ///
 /// mimalloc 3.3 by default returns memory that has been free for 1 s (`purge_delay`) with
 /// `MADV_DONTNEED`. A training step frees and allocates the same sizes every step, so
-/// those pages were faulted back in, zeroed by the kernel, about 100 times a step in the
+/// those pages were faulted back in, zeroed by the kernel, 80 to 100 times a step in the
 /// MLP `bench train-step` (2 % of its CPU time). Without purging, resident memory stays at its
 /// peak. A `MIMALLOC_PURGE_DELAY` environment variable still takes precedence.
 #[allow(unsafe_code)]
