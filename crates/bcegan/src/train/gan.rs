@@ -414,10 +414,23 @@ impl ModuleVisitor for GradientCheck<'_> {
         let Some(grad) = self.grads.get::<D>(param.id) else {
             return;
         };
-        if !grad.is_finite().all().into_scalar::<bool>() {
+        if has_non_finite(grad) {
             self.first = Some(self.path.join("."));
         }
     }
+}
+
+/// Returns whether `values` has a NaN or infinite element.
+///
+/// One sum decides the common case in a single read of the values: a NaN or infinite
+/// element makes the sum NaN or infinite, so a finite sum proves every element finite. A
+/// sum that overflows from finite elements is also infinite, so only then are the elements
+/// tested one by one.
+fn has_non_finite<const D: usize>(values: Tensor<D>) -> bool {
+    if values.clone().sum().into_scalar::<f32>().is_finite() {
+        return false;
+    }
+    !values.is_finite().all().into_scalar::<bool>()
 }
 
 fn mean_probability(logits: &Tensor<2>) -> f32 {
@@ -432,7 +445,7 @@ fn scalar(tensor: &Tensor<1>) -> f32 {
 mod tests {
     use burn::tensor::{Tensor, TensorData};
 
-    use super::{GeneratorLoss, generator_cost};
+    use super::{GeneratorLoss, generator_cost, has_non_finite};
     use crate::device::cpu_device;
 
     /// Tolerance of the gradients against the f64 formulas: a few f32 roundings of values
@@ -495,5 +508,37 @@ mod tests {
             "the non-saturating gradient {non_saturating} should exceed the minimax gradient \
              {minimax} by more than 10^4 at logit {logit}"
         );
+    }
+
+    #[test]
+    fn non_finite_check_cases() {
+        let device = cpu_device();
+        // The last two cases overflow the sum from finite elements, so the element-wise
+        // check has to decide them.
+        let cases: [(&str, Vec<f32>, bool); 7] = [
+            ("finite", vec![0.5, -2.0, 1e30, -0.0], false),
+            ("NaN", vec![0.5, f32::NAN, 1.0, 2.0], true),
+            ("+inf", vec![0.5, 1.0, f32::INFINITY, 2.0], true),
+            ("-inf", vec![f32::NEG_INFINITY, 1.0, 0.5, 2.0], true),
+            (
+                "+inf and -inf",
+                vec![f32::INFINITY, 1.0, f32::NEG_INFINITY, 2.0],
+                true,
+            ),
+            ("sum overflows", vec![f32::MAX, f32::MAX, 1.0, 0.0], false),
+            (
+                "sum overflows, NaN",
+                vec![f32::MAX, f32::MAX, f32::NAN, 0.0],
+                true,
+            ),
+        ];
+        for (name, values, expected) in cases {
+            let tensor = Tensor::<2>::from_data(TensorData::new(values.clone(), [2, 2]), &device);
+            assert_eq!(
+                has_non_finite(tensor),
+                expected,
+                "{name}: has_non_finite({values:?})"
+            );
+        }
     }
 }
