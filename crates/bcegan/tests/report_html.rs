@@ -196,6 +196,23 @@ fn report_html_is_self_contained_and_small() {
 }
 
 #[test]
+fn report_rejects_empty_folder() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let path = folder.path().to_str().expect("UTF-8 temporary path");
+    let output = bcegan(&["report", path]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "exit code; stderr: {stderr}");
+    assert!(
+        stderr.contains("invalid run folder") && stderr.contains("bcegan train"),
+        "stderr should name the folder and say what it needs: {stderr}"
+    );
+    assert!(
+        !folder.path().join("report.html").exists(),
+        "no report should be written for an empty folder"
+    );
+}
+
+#[test]
 fn report_html_loads_in_chromium() {
     let Some(chromium) = find_chromium() else {
         return;

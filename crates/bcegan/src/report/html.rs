@@ -45,8 +45,8 @@ pub struct SampleGrid {
 ///
 /// # Errors
 ///
-/// Returns [`ReportError`] when `run_dir` cannot be read, `metrics.csv` is malformed, or
-/// the report cannot be written.
+/// Returns [`ReportError`] when `run_dir` cannot be read or holds none of a run's files,
+/// `metrics.csv` is malformed, or the report cannot be written.
 pub fn write_run_report(run_dir: &Path) -> Result<PathBuf, ReportError> {
     let html = render_run_report(run_dir)?;
     let path = run_dir.join(REPORT_FILE);
@@ -65,8 +65,8 @@ pub fn write_run_report(run_dir: &Path) -> Result<PathBuf, ReportError> {
 ///
 /// # Errors
 ///
-/// Returns [`ReportError`] when `run_dir` is not a readable folder or `metrics.csv` is
-/// malformed.
+/// Returns [`ReportError`] when `run_dir` is not a readable folder, holds none of a
+/// run's files, or `metrics.csv` is malformed.
 pub fn render_run_report(run_dir: &Path) -> Result<String, ReportError> {
     std::fs::read_dir(run_dir).map_err(|error| ReportError::io("read folder", run_dir, error))?;
     let name = run_dir
@@ -79,6 +79,20 @@ pub fn render_run_report(run_dir: &Path) -> Result<String, ReportError> {
         .unwrap_or_else(|| run_dir.display().to_string());
 
     let metrics_path = run_dir.join("metrics.csv");
+    let run_files = [
+        metrics_path.clone(),
+        run_dir.join("config.json"),
+        run_dir.join("samples"),
+    ];
+    if !run_files.iter().any(|path| path.exists()) {
+        return Err(ReportError::Invalid {
+            name: "run folder",
+            value: run_dir.display().to_string(),
+            expected: "a folder written by `bcegan train`, with metrics.csv, config.json or \
+                       samples/ in it; pass the folder given to `train --out`"
+                .to_string(),
+        });
+    }
     let table = if metrics_path.is_file() {
         Some(MetricsTable::read(&metrics_path)?)
     } else {
