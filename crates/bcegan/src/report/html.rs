@@ -45,7 +45,7 @@ pub struct SampleGrid {
 ///
 /// # Errors
 ///
-/// Returns [`ReportError`] when `run_dir` cannot be read or holds none of a run's files,
+/// Returns [`ReportError`] when `run_dir` cannot be read or contains none of a run's files,
 /// `metrics.csv` is malformed, or the report cannot be written.
 pub fn write_run_report(run_dir: &Path) -> Result<PathBuf, ReportError> {
     let html = render_run_report(run_dir)?;
