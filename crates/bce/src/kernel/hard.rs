@@ -195,25 +195,12 @@ mod tests {
     use super::*;
     use crate::kernel::LANES;
     use crate::kernel::tables::Scalar;
+    use crate::kernel::test_support::ulps;
     use crate::options::ProbClamp;
     use crate::probs::GRAD_DENOMINATOR_FLOOR;
     use crate::reference;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
-
-    /// Distance in `f32` ulp between an `f32` result and the `f64` oracle
-    /// rounded to `f32`.
-    fn ulps(actual: f32, expected: f64) -> u32 {
-        let key = |v: f32| {
-            let bits = v.to_bits() as i32;
-            if bits < 0 {
-                i32::MIN.wrapping_sub(bits)
-            } else {
-                bits
-            }
-        };
-        key(actual).abs_diff(key(expected as f32))
-    }
 
     const SAMPLES: usize = 400_000;
     /// The mean's `1/n` for a batch of 1000.

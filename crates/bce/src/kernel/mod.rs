@@ -35,6 +35,24 @@ mod narrow;
 mod program;
 mod tables;
 
+/// Helpers of the kernels' unit tests.
+#[cfg(test)]
+mod test_support {
+    /// Returns the distance in `f32` ulp between an `f32` result and the `f64` value
+    /// rounded to `f32`.
+    pub(crate) fn ulps(actual: f32, expected: f64) -> u32 {
+        let key = |v: f32| {
+            let bits = v.to_bits() as i32;
+            if bits < 0 {
+                i32::MIN.wrapping_sub(bits)
+            } else {
+                bits
+            }
+        };
+        key(actual).abs_diff(key(expected as f32))
+    }
+}
+
 use rayon::prelude::*;
 
 use crate::Loss;

@@ -191,22 +191,9 @@ pub(crate) fn softplus_parts<const N: usize>(logits: &Narrow<N>) -> SoftplusPart
 mod tests {
     use super::*;
     use crate::kernel::LANES;
+    use crate::kernel::test_support::ulps;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
-
-    /// Distance in `f32` ulp between an `f32` result and the `f64` value.
-    fn ulps(actual: f32, expected: f64) -> u32 {
-        let expected = expected as f32;
-        let key = |v: f32| {
-            let bits = v.to_bits() as i32;
-            if bits < 0 {
-                i32::MIN.wrapping_sub(bits)
-            } else {
-                bits
-            }
-        };
-        key(actual).abs_diff(key(expected))
-    }
 
     const SAMPLES: usize = 200_000;
 

@@ -65,7 +65,7 @@ pub fn write_run_report(run_dir: &Path) -> Result<PathBuf, ReportError> {
 ///
 /// # Errors
 ///
-/// Returns [`ReportError`] when `run_dir` is not a readable folder, holds none of a
+/// Returns [`ReportError`] when `run_dir` is not a readable folder, contains none of a
 /// run's files, or `metrics.csv` is malformed.
 pub fn render_run_report(run_dir: &Path) -> Result<String, ReportError> {
     std::fs::read_dir(run_dir).map_err(|error| ReportError::io("read folder", run_dir, error))?;
