@@ -105,28 +105,28 @@ fn check_case<T: Float>(
         };
         let mut first = None;
         for isa in Isa::available() {
-            let what = format!("{label}, {form:?}, {reduction:?}, {isa}");
+            let case = format!("{label}, {form:?}, {reduction:?}, {isa}");
             let Some(result) = with_isa(isa, || run_form(form, values, targets, &options)) else {
-                panic!("{what}: listed as available but not run");
+                panic!("{case}: listed as available but not run");
             };
             let fingerprint = format!("{result:?}");
             match &first {
                 None => first = Some((isa, fingerprint)),
                 Some((base, expected)) => {
-                    assert!(fingerprint == *expected, "{what}: bits differ from {base}");
+                    assert!(fingerprint == *expected, "{case}: bits differ from {base}");
                 }
             }
             let ((costs, grad), oracle) = match (result, &oracle) {
                 (Ok(result), Ok(oracle)) => (result, oracle),
                 (Err(error), Err(expected)) => {
                     let (error, expected) = (format!("{error:?}"), format!("{expected:?}"));
-                    assert_eq!(error, expected, "{what}: error differs from the oracle's");
+                    assert_eq!(error, expected, "{case}: error differs from the oracle's");
                     continue;
                 }
                 (actual, expected) => {
                     let actual = actual.map(|_| "results");
                     let expected = expected.as_ref().map(|_| "results");
-                    panic!("{what}: got {actual:?}, oracle {expected:?}");
+                    panic!("{case}: got {actual:?}, oracle {expected:?}");
                 }
             };
             let inputs = (values, targets);
@@ -136,7 +136,7 @@ fn check_case<T: Float>(
                 mismatches::<T>("reduced cost", &costs, &[oracle.reduced], (&[], &[]))
             };
             failures.extend(mismatches("grad", &grad, &oracle.grad, inputs));
-            assert!(failures.is_empty(), "{what}:\n{}", failures.join("\n"));
+            assert!(failures.is_empty(), "{case}:\n{}", failures.join("\n"));
         }
     }
 }

@@ -11,11 +11,11 @@
 //! a soft target or an element this path does not serve returns `false`,
 //! and the caller runs the general program on it.
 //!
-//! Error against the `f64` oracle rounded to `f32`, over 10⁷ seeded inputs
-//! (the unit tests below with their sample count raised, and the
-//! hard-target tests in `tests/kernels.rs`, which enforce 4 ulp): logits
-//! at most 3 ulp for the cost and 3 for the gradient, probabilities at
-//! most 1 for the cost and 2 for the gradient.
+//! The error was measured against the `f64` oracle rounded to `f32` over 10⁷
+//! seeded inputs, by the unit tests below with their sample count raised and by
+//! the hard-target tests in `tests/kernels.rs`, which enforce 4 ulp. Logits
+//! reach at most 3 ulp for the cost and 3 for the gradient. Probabilities
+//! reach at most 1 ulp for the cost and 2 for the gradient.
 
 use super::compact;
 use super::narrow::Narrow;
