@@ -18,6 +18,8 @@ use bce::{
 };
 use common::tolerance::{F32_ULPS, F64_EXACT};
 use common::{close, reference_logits, reference_probs, ulps_f32};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
 const ALL_REDUCTIONS: [Reduction; 3] = [Reduction::None, Reduction::Sum, Reduction::Mean];
 
@@ -362,5 +364,87 @@ fn f64_subnormal_prob_grad_precise() {
             close(grad, expected, F64_EXACT),
             "probability {h:e}, target 0: expected gradient {expected:e}, got {grad:e}"
         );
+    }
+}
+
+/// Draws `len` logits whose cost is `e^(−|x|)` (the target on the logit's
+/// side), with `|x|` in `magnitudes`, and every `wrong`-th element on the
+/// other side, where its cost is about `|x|`.
+fn side_logits(
+    rng: &mut ChaCha8Rng,
+    len: usize,
+    magnitudes: core::ops::Range<f32>,
+    wrong: usize,
+) -> (Vec<f32>, Vec<f32>) {
+    (0..len)
+        .map(|i| {
+            let x = rng.random_range(magnitudes.clone());
+            let positive = rng.random_bool(0.5);
+            let logit = if positive { x } else { -x };
+            let on_side = i % wrong != wrong - 1;
+            (logit, f32::from(u8::from(positive == on_side)))
+        })
+        .unzip()
+}
+
+/// The mean and sum take a lane's costs in a chunk as the log of their
+/// product (`hard_sum`). Costs far below 2⁻²⁴, costs near it, and tiny
+/// costs next to large ones in the same lane must still sum within the
+/// tolerance, at lengths with full chunks, padded rests and lone groups.
+#[test]
+fn hard_logit_sums_of_small_and_mixed_costs() {
+    let mut rng = ChaCha8Rng::seed_from_u64(0x5_0a11);
+    let reductions = [Reduction::Sum, Reduction::Mean];
+    for len in (1..=150).step_by(7).chain([64, 128, 4096 + 64]) {
+        // e^(−17) ≈ 2⁻²⁴.⁵: from just below the f32 ulp of 1 down to 4e-38.
+        for (label, magnitudes, wrong) in [
+            ("tiny", 17.0..86.0, usize::MAX),
+            ("near 2^-24", 12.0..19.0, usize::MAX),
+            ("tiny and large", 17.0..86.0, 5),
+            ("small and moderate", 0.0..30.0, 3),
+        ] {
+            let (logits, targets) = side_logits(&mut rng, len, magnitudes, wrong);
+            let case = format!("{label} costs, length {len}");
+            check_case(&case, Form::Logits, (&logits, &targets), &reductions);
+        }
+    }
+}
+
+/// The probability sums split each factor into a power of two and a
+/// mantissa, so that a lane's product cannot underflow. The cases are
+/// probabilities at the bottom of the normal range, near 0 and 1, and lost
+/// ones (cost 100, or ∞ without a floor). A floor above every normal log
+/// makes the sums add the costs one by one.
+#[test]
+fn hard_prob_sums_of_extreme_probabilities() {
+    let mut rng = ChaCha8Rng::seed_from_u64(0x5_0a12);
+    let all_reductions = [Reduction::Sum, Reduction::Mean];
+    let smallest = f64::from(f32::MIN_POSITIVE);
+    for len in (1..=150).step_by(7).chain([64, 128, 4096 + 64]) {
+        let mut cases: Vec<(&str, Vec<f32>, Vec<f32>)> = Vec::new();
+        let bottom = (0..len).map(|_| (smallest * rng.random_range(1.0..1.5)) as f32);
+        cases.push((
+            "bottom of the normal range",
+            bottom.collect(),
+            vec![1.0; len],
+        ));
+        let near_one = (0..len).map(|_| 1.0 - rng.random_range(1..2000) as f32 * 2f32.powi(-24));
+        cases.push(("near 1, target 1", near_one.collect(), vec![1.0; len]));
+        let tiny = (0..len).map(|_| 10f64.powf(rng.random_range(-44.0..-7.0)) as f32);
+        cases.push(("tiny, target 0", tiny.collect(), vec![0.0; len]));
+        let lost = (0..len).map(|i| if i % 9 == 4 { 0.0 } else { rng.random::<f32>() });
+        let mixed_targets = (0..len).map(|i| f32::from(u8::from(i % 2 == 0))).collect();
+        cases.push(("with lost probabilities", lost.collect(), mixed_targets));
+        for (label, probs, targets) in &cases {
+            let case = format!("{label}, length {len}");
+            for clamp in [
+                ProbClamp::PYTORCH,
+                ProbClamp::LogMin(f64::NEG_INFINITY),
+                ProbClamp::LogMin(-5.0),
+            ] {
+                let form = Form::Probs(clamp);
+                check_case(&case, form, (probs, targets), &all_reductions);
+            }
+        }
     }
 }

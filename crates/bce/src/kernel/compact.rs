@@ -91,6 +91,20 @@ pub(crate) fn log_two_part<L: Lookup, const N: usize>(
     v: &Narrow<N>,
     lo: &Narrow<N>,
 ) -> Narrow<N> {
+    log_two_part_scaled(lookup, v, lo, &[0; N])
+}
+
+/// Returns `log((v + lo)·2^exponent)` for each `v` and `lo` as in
+/// [`log_two_part`] and `exponent` with `|exponent + log₂ v| < 2⁹`, within
+/// 2 ulp: the `exponent` joins `k`, whose product with `ln 2` in two parts
+/// stays exact.
+#[inline(always)]
+pub(crate) fn log_two_part_scaled<L: Lookup, const N: usize>(
+    lookup: L,
+    v: &Narrow<N>,
+    lo: &Narrow<N>,
+    exponent: &[i32; N],
+) -> Narrow<N> {
     let mut k = [0_i32; N];
     let mut m = [0.0_f32; N];
     let mut cell = [0_u32; N];
@@ -115,7 +129,7 @@ pub(crate) fn log_two_part<L: Lookup, const N: usize>(
         // normal v.
         let inverse_scale = f32::from_bits(((127 - k[j]) as u32) << 23);
         let low = lo[j] * inverse_scale * reciprocal[j];
-        let kf = k[j] as f32;
+        let kf = (k[j] + exponent[j]) as f32;
         let tail = kf.mul_add(LN2_LO, table_low[j] + low);
         log[j] = kf.mul_add(LN2_HI, table_high[j] + (series + tail));
     }

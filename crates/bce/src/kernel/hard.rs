@@ -43,34 +43,32 @@ fn all_hard<const N: usize>(targets: &Narrow<N>) -> bool {
     soft == 0
 }
 
-/// Computes the costs and, when `GRAD`, the gradients times `scale` of a
-/// group of logits with hard targets. Returns `false`, with the outputs
-/// unspecified, when a target is soft or a logit is NaN or beyond
-/// [`MAX_LOGIT`] in magnitude.
-///
-/// With `z = x` for target 0 and `z = −x` for target 1, the cost is
-/// `sp(z) = max(z, 0) + log1p(e)`, `e = e^(−|x|)`, and the gradient is
-/// `σ(x)` for target 0 and `−σ(−x)` for target 1, which is `±σ(z)`:
-/// `1/(1 + e)` for `z ≥ 0`, `e/(1 + e)` below. `1 + e` is the exact pair
-/// `v + lo` (Fast2Sum, `e ≤ 1`), which feeds both the log and the
-/// quotient.
+/// Returns whether the hard-target path serves a group of logits: every
+/// target 0 or 1 and every logit within [`MAX_LOGIT`] (NaN is not).
 #[inline(always)]
-pub(crate) fn logits<const GRAD: bool, L: Lookup, const N: usize>(
-    lookup: L,
-    logits: &Narrow<N>,
-    targets: &Narrow<N>,
-    scale: f64,
-    cost: &mut Narrow<N>,
-    grad: &mut Narrow<N>,
-) -> bool {
+pub(super) fn logits_served<const N: usize>(logits: &Narrow<N>, targets: &Narrow<N>) -> bool {
     let far = logits.iter().fold(0_u32, |any, &x| {
         // NaN fails the comparison, so it is flagged too.
         let served = x.abs() <= MAX_LOGIT;
         any | u32::from(!served)
     });
-    if far != 0 || !all_hard(targets) {
-        return false;
-    }
+    far == 0 && all_hard(targets)
+}
+
+/// The parts of a logit's cost and gradient: `e = e^(−|x|)` and the exact
+/// pair `v + lo = 1 + e` (Fast2Sum, `e ≤ 1`).
+pub(super) struct SoftplusParts<const N: usize> {
+    pub(super) e: Narrow<N>,
+    pub(super) v: Narrow<N>,
+    pub(super) lo: Narrow<N>,
+}
+
+/// Returns the [`SoftplusParts`] of served logits.
+#[inline(always)]
+pub(super) fn softplus_parts<L: Lookup, const N: usize>(
+    lookup: L,
+    logits: &Narrow<N>,
+) -> SoftplusParts<N> {
     let mut negative_abs = [0.0_f32; N];
     for j in 0..N {
         negative_abs[j] = -logits[j].abs();
@@ -82,64 +80,88 @@ pub(crate) fn logits<const GRAD: bool, L: Lookup, const N: usize>(
         v[j] = 1.0 + e[j];
         lo[j] = e[j] - (v[j] - 1.0);
     }
-    let log1p = compact::log_two_part(lookup, &v, &lo);
-    for j in 0..N {
-        let z = if targets[j] == 1.0 {
-            -logits[j]
-        } else {
-            logits[j]
-        };
-        cost[j] = z.max(0.0) + log1p[j];
-    }
-    if GRAD {
-        // The scale as an f32 pair, so that the product rounds once.
-        let scale_high = scale as f32;
-        let scale_low = (scale - f64::from(scale_high)) as f32;
-        for j in 0..N {
-            let positive = targets[j] == 1.0;
-            let z = if positive { -logits[j] } else { logits[j] };
-            let numerator = if z >= 0.0 { 1.0 } else { e[j] };
-            // n/(v + lo) = (n/v)·(1 − lo/v) to within (lo/v)², with 1/v
-            // taken as 1.5 − v/2 (within 12% on [1, 2], which is enough
-            // for a correction below 2⁻²⁴). So the quotient carries the
-            // error of e and one rounding.
-            let quotient = numerator / v[j];
-            let correction = lo[j] * (-0.5_f32).mul_add(v[j], 1.5);
-            let sigmoid = (-quotient).mul_add(correction, quotient);
-            let signed = if positive { -sigmoid } else { sigmoid };
-            grad[j] = signed.mul_add(scale_high, signed * scale_low);
-        }
-    }
-    true
+    SoftplusParts { e, v, lo }
+}
+
+/// Returns `z`: the logit for target 0, its negation for target 1, so
+/// that the cost is `sp(z)`.
+#[inline(always)]
+pub(super) fn signed_logit(logit: f32, target: f32) -> f32 {
+    if target == 1.0 { -logit } else { logit }
 }
 
 /// Computes the costs and, when `GRAD`, the gradients times `scale` of a
-/// group of probabilities with hard targets under `ProbClamp::LogMin`
-/// (`log_floor` the floor of each log, `grad_floor` the floor of the
-/// gradient's denominator). Returns `false`, with the outputs unspecified,
-/// when a target is soft, a probability is NaN, `−0` or outside `[0, 1]`,
-/// or a probability with target 1 is subnormal (the general program
-/// serves those).
+/// group of logits with hard targets. Returns `false`, with the outputs
+/// unspecified, when a target is soft or a logit is NaN or beyond
+/// [`MAX_LOGIT`] in magnitude.
 ///
-/// The cost is `−max(log v, log_floor)` with `v = h` for target 1 and
-/// `v = 1 − h` for target 0, the latter as the exact pair `v + lo`
-/// (Fast2Sum), so `log1p(−h)` keeps every bit of a small `h`.
-///
-/// The gradient `[(1 − y)·h − y·(1 − h)] / max(h·(1 − h), grad_floor)` is,
-/// for target 1, `−1/max(h, grad_floor)` (0 at `h = 1`), and for target 0,
-/// `1/max(1 − h, grad_floor)`, or `h/grad_floor` where `h < grad_floor`.
-/// Each differs from the floored quotient by about `grad_floor` relative.
-/// The gradient is computed in `f32` with `scale` folded into the quotient.
+/// With `z = x` for target 0 and `z = −x` for target 1, the cost is
+/// `sp(z) = max(z, 0) + log1p(e)`, `e = e^(−|x|)`, and the gradient is
+/// `σ(x)` for target 0 and `−σ(−x)` for target 1, which is `±σ(z)`:
+/// `1/(1 + e)` for `z ≥ 0`, `e/(1 + e)` below. `1 + e` is the exact pair
+/// `v + lo`, which feeds both the log and the quotient.
 #[inline(always)]
-pub(crate) fn probs<const GRAD: bool, L: Lookup, const N: usize>(
+pub(crate) fn logits<const GRAD: bool, L: Lookup, const N: usize>(
     lookup: L,
-    probs: &Narrow<N>,
+    logits: &Narrow<N>,
     targets: &Narrow<N>,
-    (log_floor, grad_floor): (f32, f32),
     scale: f64,
     cost: &mut Narrow<N>,
     grad: &mut Narrow<N>,
 ) -> bool {
+    if !logits_served(logits, targets) {
+        return false;
+    }
+    let parts = softplus_parts(lookup, logits);
+    let log1p = compact::log_two_part(lookup, &parts.v, &parts.lo);
+    for j in 0..N {
+        cost[j] = signed_logit(logits[j], targets[j]).max(0.0) + log1p[j];
+    }
+    if GRAD {
+        logits_grad(logits, targets, &parts, scale, grad);
+    }
+    true
+}
+
+/// Writes the gradients times `scale` of served logits (see [`logits`]).
+#[inline(always)]
+pub(super) fn logits_grad<const N: usize>(
+    logits: &Narrow<N>,
+    targets: &Narrow<N>,
+    SoftplusParts { e, v, lo }: &SoftplusParts<N>,
+    scale: f64,
+    grad: &mut Narrow<N>,
+) {
+    // The scale as an f32 pair, so that the product rounds once.
+    let scale_high = scale as f32;
+    let scale_low = (scale - f64::from(scale_high)) as f32;
+    for j in 0..N {
+        let positive = targets[j] == 1.0;
+        let z = signed_logit(logits[j], targets[j]);
+        let numerator = if z >= 0.0 { 1.0 } else { e[j] };
+        // n/(v + lo) = (n/v)·(1 − lo/v) to within (lo/v)², with 1/v
+        // taken as 1.5 − v/2 (within 12% on [1, 2], which is enough
+        // for a correction below 2⁻²⁴). So the quotient carries the
+        // error of e and one rounding.
+        let quotient = numerator / v[j];
+        let correction = lo[j] * (-0.5_f32).mul_add(v[j], 1.5);
+        let sigmoid = (-quotient).mul_add(correction, quotient);
+        let signed = if positive { -sigmoid } else { sigmoid };
+        grad[j] = signed.mul_add(scale_high, signed * scale_low);
+    }
+}
+
+/// Returns the pair `v + lo` whose log is the negated cost of each
+/// probability with a hard target: `v = h` for target 1, and `v = 1 − h`
+/// for target 0, exact by Fast2Sum. Returns `None` when the path does not
+/// serve the group. That is a soft target, a probability that is NaN, `−0`
+/// or outside `[0, 1]`, or a subnormal `v`; the general program serves
+/// those.
+#[inline(always)]
+pub(super) fn probs_parts<const N: usize>(
+    probs: &Narrow<N>,
+    targets: &Narrow<N>,
+) -> Option<(Narrow<N>, Narrow<N>)> {
     let mut v = [0.0_f32; N];
     let mut lo = [0.0_f32; N];
     let mut unserved = 0_u32;
@@ -152,9 +174,30 @@ pub(crate) fn probs<const GRAD: bool, L: Lookup, const N: usize>(
         let subnormal = v[j].to_bits().wrapping_sub(1) < SUBNORMAL_BITS;
         unserved |= u32::from(outside) | u32::from(subnormal);
     }
-    if unserved != 0 || !all_hard(targets) {
+    (unserved == 0 && all_hard(targets)).then_some((v, lo))
+}
+
+/// Computes the costs and, when `GRAD`, the gradients times `scale` of a
+/// group of probabilities with hard targets under `ProbClamp::LogMin`
+/// (`log_floor` the floor of each log, `grad_floor` the floor of the
+/// gradient's denominator). Returns `false`, with the outputs unspecified,
+/// where [`probs_parts`] does not serve the group.
+///
+/// The cost is `−max(log(v + lo), log_floor)` with the pair of
+/// [`probs_parts`], so `log1p(−h)` keeps every bit of a small `h`.
+#[inline(always)]
+pub(crate) fn probs<const GRAD: bool, L: Lookup, const N: usize>(
+    lookup: L,
+    probs: &Narrow<N>,
+    targets: &Narrow<N>,
+    (log_floor, grad_floor): (f32, f32),
+    scale: f64,
+    cost: &mut Narrow<N>,
+    grad: &mut Narrow<N>,
+) -> bool {
+    let Some((v, lo)) = probs_parts(probs, targets) else {
         return false;
-    }
+    };
     let log = compact::log_two_part(lookup, &v, &lo);
     for j in 0..N {
         let log = if v[j] == 0.0 {
@@ -166,28 +209,46 @@ pub(crate) fn probs<const GRAD: bool, L: Lookup, const N: usize>(
         cost[j] = 0.0 - log.max(log_floor);
     }
     if GRAD {
-        // The scale enters the f32 quotient: `scale` and `scale/grad_floor`
-        // rounded to f32 add half an ulp each, and neither underflows
-        // (`scale ≥ 2⁻⁶⁴`), while `h·scale` could for a subnormal h.
-        let scale_f32 = scale as f32;
-        let floored_scale = (scale / f64::from(grad_floor)) as f32;
-        for j in 0..N {
-            let h = probs[j];
-            let (numerator, denominator) = if targets[j] == 1.0 {
-                if h == 1.0 {
-                    (0.0, 1.0)
-                } else {
-                    (-scale_f32, h.max(grad_floor))
-                }
-            } else if h < grad_floor {
-                (h * floored_scale, 1.0)
-            } else {
-                (scale_f32, (1.0 - h).max(grad_floor))
-            };
-            grad[j] = numerator / denominator;
-        }
+        probs_grad(probs, targets, grad_floor, scale, grad);
     }
     true
+}
+
+/// Writes the gradients times `scale` of served probabilities.
+///
+/// The gradient `[(1 − y)·h − y·(1 − h)] / max(h·(1 − h), grad_floor)` is,
+/// for target 1, `−1/max(h, grad_floor)` (0 at `h = 1`), and for target 0,
+/// `1/max(1 − h, grad_floor)`, or `h/grad_floor` where `h < grad_floor`.
+/// Each differs from the floored quotient by about `grad_floor` relative.
+/// The gradient is computed in `f32` with `scale` folded into the quotient.
+#[inline(always)]
+pub(super) fn probs_grad<const N: usize>(
+    probs: &Narrow<N>,
+    targets: &Narrow<N>,
+    grad_floor: f32,
+    scale: f64,
+    grad: &mut Narrow<N>,
+) {
+    // The scale enters the f32 quotient: `scale` and `scale/grad_floor`
+    // rounded to f32 add half an ulp each, and neither underflows
+    // (`scale ≥ 2⁻⁶⁴`), while `h·scale` could for a subnormal h.
+    let scale_f32 = scale as f32;
+    let floored_scale = (scale / f64::from(grad_floor)) as f32;
+    for j in 0..N {
+        let h = probs[j];
+        let (numerator, denominator) = if targets[j] == 1.0 {
+            if h == 1.0 {
+                (0.0, 1.0)
+            } else {
+                (-scale_f32, h.max(grad_floor))
+            }
+        } else if h < grad_floor {
+            (h * floored_scale, 1.0)
+        } else {
+            (scale_f32, (1.0 - h).max(grad_floor))
+        };
+        grad[j] = numerator / denominator;
+    }
 }
 
 #[cfg(test)]

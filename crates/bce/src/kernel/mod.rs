@@ -25,11 +25,14 @@
 //! Where every target of a chunk (or group, or padded tail) is 0 or 1 and
 //! the options have no weights, no label smoothing and `pos_weight` 1, an
 //! `f32` chunk runs `hard` instead: the cost entirely in `f32` lanes, one
-//! `softplus` or `log` an element.
+//! `softplus` or `log` an element. Under the mean and sum, which need no
+//! per-element cost, `hard_sum` takes one log per lane of a chunk, of the
+//! product of that lane's factors.
 
 mod compact;
 pub mod dispatch;
 mod hard;
+mod hard_sum;
 mod math;
 mod narrow;
 mod program;
@@ -501,9 +504,8 @@ fn head_group<
 }
 
 /// Runs the `W` elements of a block from `offset` on the hard-target path
-/// (`hard`), stores their outputs and adds their costs to `sum`, group by
-/// group as [`group_lanes`] does. Returns `false`, with nothing written,
-/// where that path does not serve them.
+/// (`hard`), stores their outputs and adds their costs to `sum`. Returns
+/// `false`, with nothing written, where that path does not serve them.
 #[inline(always)]
 fn hard_group<T: Float, P: Program, L: Lookup, const GRAD: bool, const W: usize>(
     shared: &Shared<'_, T, P>,
@@ -511,28 +513,16 @@ fn hard_group<T: Float, P: Program, L: Lookup, const GRAD: bool, const W: usize>
     offset: usize,
     (values, targets): (&[T], &[T]),
     sum: &mut LaneSum,
-    (costs, grad): (Option<&mut [T]>, Option<&mut [T]>),
+    outputs: (Option<&mut [T]>, Option<&mut [T]>),
 ) -> bool {
     let group = offset..offset + W;
-    let Some((cost, element_grad)) =
-        hard_lanes::<T, P, L, GRAD, W>(shared, lookup, &values[group.clone()], &targets[group])
-    else {
-        return false;
-    };
-    store(costs, offset, &cost);
-    if GRAD {
-        store_narrow(grad, offset, &element_grad);
-    }
-    for group in cost.chunks_exact(LANES) {
-        sum.add(group);
-    }
-    true
+    let inputs = (&values[group.clone()], &targets[group]);
+    hard_lanes::<T, P, L, GRAD, W>(shared, lookup, inputs, (offset, W), sum, outputs)
 }
 
 /// Runs the last `count` elements of a block from `offset`, padded to `W`
 /// with valid values and hard targets, on the hard-target path, as
-/// [`hard_group`] does. Padding lanes add +0 to `sum`, which leaves it
-/// unchanged.
+/// [`hard_group`] does. Padding lanes add nothing to `sum`.
 #[inline(always)]
 fn hard_tail<T: Float, P: Program, L: Lookup, const GRAD: bool, const W: usize>(
     shared: &Shared<'_, T, P>,
@@ -540,38 +530,30 @@ fn hard_tail<T: Float, P: Program, L: Lookup, const GRAD: bool, const W: usize>(
     (offset, count): (usize, usize),
     (values, targets): (&[T], &[T]),
     sum: &mut LaneSum,
-    (costs, grad): (Option<&mut [T]>, Option<&mut [T]>),
+    outputs: (Option<&mut [T]>, Option<&mut [T]>),
 ) -> bool {
     let zero = T::from_f64(0.0);
     let mut tail_values = [T::from_f64(0.5); W];
     let mut tail_targets = [zero; W];
     tail_values[..count].copy_from_slice(&values[offset..offset + count]);
     tail_targets[..count].copy_from_slice(&targets[offset..offset + count]);
-    let Some((mut cost, element_grad)) =
-        hard_lanes::<T, P, L, GRAD, W>(shared, lookup, &tail_values, &tail_targets)
-    else {
-        return false;
-    };
-    cost[count..].fill(0.0);
-    store(costs, offset, &cost[..count]);
-    if GRAD {
-        store_narrow(grad, offset, &element_grad[..count]);
-    }
-    for group in cost.chunks_exact(LANES) {
-        sum.add(group);
-    }
-    true
+    let inputs = (&tail_values[..], &tail_targets[..]);
+    hard_lanes::<T, P, L, GRAD, W>(shared, lookup, inputs, (offset, count), sum, outputs)
 }
 
-/// Returns the costs (widened) and gradients of `W` elements on the
-/// hard-target path, or `None` where that path does not serve them.
+/// Runs `W` elements on the hard-target path, of which the first `valid`
+/// are stored from `offset` and added to `sum`: per element where the
+/// costs are wanted, else summed by lane (`hard_sum`). Returns `false`,
+/// with nothing written, where that path does not serve them.
 #[inline(always)]
 fn hard_lanes<T: Float, P: Program, L: Lookup, const GRAD: bool, const W: usize>(
     shared: &Shared<'_, T, P>,
     lookup: L,
-    values: &[T],
-    targets: &[T],
-) -> Option<([f64; W], [f32; W])> {
+    (values, targets): (&[T], &[T]),
+    (offset, valid): (usize, usize),
+    sum: &mut LaneSum,
+    (costs, grad): (Option<&mut [T]>, Option<&mut [T]>),
+) -> bool {
     let values = &values[..W];
     let targets = &targets[..W];
     // Loops, not `array::from_fn`, which may not inline into the function
@@ -582,24 +564,48 @@ fn hard_lanes<T: Float, P: Program, L: Lookup, const GRAD: bool, const W: usize>
         narrow_values[j] = values[j].to_f32();
         narrow_targets[j] = targets[j].to_f32();
     }
-    let mut cost = [0.0_f32; W];
+    let inputs = (&narrow_values, &narrow_targets);
     let mut element_grad = [0.0_f32; W];
-    let served = shared.program.group_hard::<GRAD, L, W>(
-        lookup,
-        &narrow_values,
-        &narrow_targets,
-        shared.grad_scale,
-        &mut cost,
-        &mut element_grad,
-    );
-    if !served {
-        return None;
+    let served = if let Some(costs) = costs {
+        let mut cost = [0.0_f32; W];
+        let served = shared.program.group_hard::<GRAD, L, W>(
+            lookup,
+            inputs.0,
+            inputs.1,
+            shared.grad_scale,
+            &mut cost,
+            &mut element_grad,
+        );
+        if served {
+            cost[valid..].fill(0.0);
+            let mut wide_cost = [0.0_f64; W];
+            for j in 0..W {
+                wide_cost[j] = f64::from(cost[j]);
+            }
+            store(Some(costs), offset, &wide_cost[..valid]);
+            for group in wide_cost.chunks_exact(LANES) {
+                sum.add(group);
+            }
+        }
+        served
+    } else {
+        let lane_sums = shared.program.group_hard_sum::<GRAD, L, W>(
+            lookup,
+            inputs.0,
+            inputs.1,
+            valid,
+            shared.grad_scale,
+            &mut element_grad,
+        );
+        if let Some(lane_sums) = lane_sums {
+            sum.add(&lane_sums);
+        }
+        lane_sums.is_some()
+    };
+    if served && GRAD {
+        store_narrow(grad, offset, &element_grad[..valid]);
     }
-    let mut wide_cost = [0.0_f64; W];
-    for j in 0..W {
-        wide_cost[j] = f64::from(cost[j]);
-    }
-    Some((wide_cost, element_grad))
+    served
 }
 
 /// Accumulators of one block.

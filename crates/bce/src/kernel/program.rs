@@ -6,12 +6,12 @@
 //! [`super::math`] and one division shared by every quotient of an element.
 //! The tests compare both with `crate::reference`.
 
-use super::hard;
 use super::math::{
     LogParts, exp_nonpositive, log_finish, log_parts, log1p_parts_small, log1p_unit_parts,
 };
 use super::narrow::{self, Narrow, Wide};
 use super::tables::Lookup;
+use super::{LANES, hard, hard_sum};
 use crate::probs::GRAD_DENOMINATOR_FLOOR;
 
 /// Below this `h`, `log(1 − h)` is taken as `log1p(−h)` (so `1 − h` is
@@ -89,6 +89,21 @@ pub(crate) trait Program: Copy + Send + Sync {
         cost: &mut Narrow<N>,
         grad: &mut Narrow<N>,
     ) -> bool;
+
+    /// [`Program::group_hard`] for the mean and sum reductions (see
+    /// `super::hard_sum`): returns the costs of the first `valid` values
+    /// summed by lane, lane `j` adding values `j, j + LANES, …`, and writes
+    /// the gradients times `scale` when `GRAD`. Returns `None` where that
+    /// path does not serve the group.
+    fn group_hard_sum<const GRAD: bool, L: Lookup, const N: usize>(
+        &self,
+        lookup: L,
+        values: &Narrow<N>,
+        targets: &Narrow<N>,
+        valid: usize,
+        scale: f64,
+        grad: &mut Narrow<N>,
+    ) -> Option<[f64; LANES]>;
 }
 
 /// Stand-in for an infinite logit or log in the `f32` lane programs: any
@@ -237,6 +252,19 @@ impl Program for Logits {
         grad: &mut Narrow<N>,
     ) -> bool {
         hard::logits::<GRAD, L, N>(lookup, logits, targets, scale, cost, grad)
+    }
+
+    #[inline(always)]
+    fn group_hard_sum<const GRAD: bool, L: Lookup, const N: usize>(
+        &self,
+        lookup: L,
+        logits: &Narrow<N>,
+        targets: &Narrow<N>,
+        valid: usize,
+        scale: f64,
+        grad: &mut Narrow<N>,
+    ) -> Option<[f64; LANES]> {
+        hard_sum::logits_sum::<GRAD, L, N>(lookup, logits, targets, valid, scale, grad)
     }
 }
 
@@ -399,6 +427,27 @@ impl Program for Probs {
         // rounded once) and 1e-12 rounded to f32.
         let floors = (self.log_floor as f32, GRAD_DENOMINATOR_FLOOR as f32);
         hard::probs::<GRAD, L, N>(lookup, probs, targets, floors, scale, cost, grad)
+    }
+
+    #[inline(always)]
+    fn group_hard_sum<const GRAD: bool, L: Lookup, const N: usize>(
+        &self,
+        lookup: L,
+        probs: &Narrow<N>,
+        targets: &Narrow<N>,
+        valid: usize,
+        scale: f64,
+        grad: &mut Narrow<N>,
+    ) -> Option<[f64; LANES]> {
+        let floors = (self.log_floor as f32, GRAD_DENOMINATOR_FLOOR as f32);
+        if floors.0 <= hard_sum::PRODUCT_LOG_FLOOR {
+            return hard_sum::probs_sum::<GRAD, L, N>(
+                lookup, probs, targets, floors, valid, scale, grad,
+            );
+        }
+        let mut cost = [0.0_f32; N];
+        hard::probs::<GRAD, L, N>(lookup, probs, targets, floors, scale, &mut cost, grad)
+            .then(|| hard_sum::per_element_sum(&cost, valid))
     }
 }
 
