@@ -5,17 +5,20 @@
 //! A hard target keeps one of the two terms of the cost, so each element
 //! needs one `softplus` (logits) or one `log` (probabilities). Both are
 //! computed and rounded in `f32` lanes with the lean maths of
-//! [`super::compact`]. The gradient is one `f32` quotient. For logits it
-//! is multiplied by the mean's `1/n` held as an `f32` pair, and for
-//! probabilities `1/n` is folded into the quotient. A group that contains
-//! a soft target or an element this path does not serve returns `false`,
-//! and the caller runs the general program on it.
+//! [`super::compact`]. The logits gradient is one `f32` quotient,
+//! multiplied by the mean's `1/n` held as an `f32` pair. The probability
+//! gradient is two quotients, with `1/n` folded into the second. A group
+//! that contains a soft target or an element this path does not serve
+//! returns `false`, and the caller runs the general program on it. The mean
+//! and sum take their costs from `super::hard_sum` instead, which shares
+//! the parts and gradients of this module.
 //!
 //! The error was measured against the `f64` oracle rounded to `f32` over 10⁷
 //! seeded inputs, by the unit tests below with their sample count raised and by
 //! the hard-target tests in `tests/kernels.rs`, which enforce 4 ulp. Logits
-//! reach at most 3 ulp for the cost and 3 for the gradient. Probabilities
-//! reach at most 1 ulp for the cost and 2 for the gradient.
+//! reach at most 3 ulp for the cost and 3 for the gradient in the unit
+//! tests, and 4 in `tests/kernels.rs`, whose logits reach `±10⁻³⁰`.
+//! Probabilities reach at most 1 ulp for the cost and 2 for the gradient.
 
 use super::compact;
 use super::narrow::Narrow;
@@ -209,45 +212,40 @@ pub(crate) fn probs<const GRAD: bool, L: Lookup, const N: usize>(
         cost[j] = 0.0 - log.max(log_floor);
     }
     if GRAD {
-        probs_grad(probs, targets, grad_floor, scale, grad);
+        probs_grad(probs, targets, &v, grad_floor, scale, grad);
     }
     true
 }
 
-/// Writes the gradients times `scale` of served probabilities.
+/// Writes the gradients times `scale` of served probabilities, from the
+/// high parts `v` of [`probs_parts`].
 ///
-/// The gradient `[(1 − y)·h − y·(1 − h)] / max(h·(1 − h), grad_floor)` is,
-/// for target 1, `−1/max(h, grad_floor)` (0 at `h = 1`), and for target 0,
-/// `1/max(1 − h, grad_floor)`, or `h/grad_floor` where `h < grad_floor`.
-/// Each differs from the floored quotient by about `grad_floor` relative.
-/// The gradient is computed in `f32` with `scale` folded into the quotient.
+/// The gradient `[(1 − y)·h − y·(1 − h)] / max(h·(1 − h), grad_floor)` is
+/// `∓1/max(v, grad_floor/w)` for a hard target, with `v` as in
+/// [`probs_parts`] and `w` the other probability: `1 − h` for target 1 and
+/// `h` for target 0. `w = 0` gives `grad_floor/w = ∞` and so the gradient
+/// 0 of `h = 1` with target 1 and `h = 0` with target 0. Every lane takes
+/// the same two quotients, with no case selected by a mask, and `scale`
+/// enters the second one in `f32`.
 #[inline(always)]
 pub(super) fn probs_grad<const N: usize>(
     probs: &Narrow<N>,
     targets: &Narrow<N>,
+    v: &Narrow<N>,
     grad_floor: f32,
     scale: f64,
     grad: &mut Narrow<N>,
 ) {
-    // The scale enters the f32 quotient: `scale` and `scale/grad_floor`
-    // rounded to f32 add half an ulp each, and neither underflows
-    // (`scale ≥ 2⁻⁶⁴`), while `h·scale` could for a subnormal h.
+    // `scale` rounded to f32 adds half an ulp, and does not underflow
+    // (`scale ≥ 2⁻⁶⁴`).
     let scale_f32 = scale as f32;
-    let floored_scale = (scale / f64::from(grad_floor)) as f32;
     for j in 0..N {
         let h = probs[j];
-        let (numerator, denominator) = if targets[j] == 1.0 {
-            if h == 1.0 {
-                (0.0, 1.0)
-            } else {
-                (-scale_f32, h.max(grad_floor))
-            }
-        } else if h < grad_floor {
-            (h * floored_scale, 1.0)
-        } else {
-            (scale_f32, (1.0 - h).max(grad_floor))
-        };
-        grad[j] = numerator / denominator;
+        let positive = targets[j] == 1.0;
+        let other = if positive { 1.0 - h } else { h };
+        let magnitude = scale_f32 / v[j].max(grad_floor / other);
+        // 0 − m, not −m, so that a gradient of 0 is +0.
+        grad[j] = if positive { 0.0 - magnitude } else { magnitude };
     }
 }
 

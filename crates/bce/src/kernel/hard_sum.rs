@@ -91,7 +91,7 @@ pub(crate) fn probs_sum<const GRAD: bool, L: Lookup, const N: usize>(
 ) -> Option<[f64; LANES]> {
     let (mut v, mut lo) = hard::probs_parts(probs, targets)?;
     if GRAD {
-        hard::probs_grad(probs, targets, grad_floor, scale, grad);
+        hard::probs_grad(probs, targets, &v, grad_floor, scale, grad);
     }
     let mut floored = [0.0_f32; N];
     let mut exponent = [0_i32; N];
