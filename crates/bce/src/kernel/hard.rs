@@ -37,6 +37,14 @@ const ONE_BITS: u32 = 0x3f80_0000;
 /// The largest bits of a subnormal `f32`.
 const SUBNORMAL_BITS: u32 = 0x007f_ffff;
 
+/// Returns the larger of `a` and `b`, neither NaN: one `vmaxps`, where
+/// `f32::max`, which must return the number beside a NaN, takes three
+/// instructions when neither operand is a constant.
+#[inline(always)]
+fn max(a: f32, b: f32) -> f32 {
+    if a > b { a } else { b }
+}
+
 /// Returns whether every target of the group is exactly 0 or 1.
 #[inline(always)]
 fn all_hard<const N: usize>(targets: &Narrow<N>) -> bool {
@@ -170,9 +178,14 @@ pub(super) fn probs_parts<const N: usize>(
     let mut unserved = 0_u32;
     for j in 0..N {
         let h = probs[j];
-        let positive = targets[j] == 1.0;
-        v[j] = if positive { h } else { 1.0 - h };
-        lo[j] = if positive { 0.0 } else { (1.0 - v[j]) - h };
+        // With a = 1 − y (0 or 1, exact), d = a − h is −h or 1 − h rounded,
+        // and v = |d|. Arithmetic rather than selects, which the compiler
+        // turns into mask operations. lo is Fast2Sum's error of d: 0 for
+        // target 1.
+        let a = 1.0 - targets[j];
+        let d = a - h;
+        v[j] = d.abs();
+        lo[j] = (a - d) - h;
         let outside = h.to_bits() > ONE_BITS;
         let subnormal = v[j].to_bits().wrapping_sub(1) < SUBNORMAL_BITS;
         unserved |= u32::from(outside) | u32::from(subnormal);
@@ -242,8 +255,10 @@ pub(super) fn probs_grad<const N: usize>(
     for j in 0..N {
         let h = probs[j];
         let positive = targets[j] == 1.0;
-        let other = if positive { 1.0 - h } else { h };
-        let magnitude = scale_f32 / v[j].max(grad_floor / other);
+        // |y − h|: 1 − h rounded for target 1, h for target 0, with no
+        // select, which would let the compiler split the quotient in two.
+        let other = (targets[j] - h).abs();
+        let magnitude = scale_f32 / max(v[j], grad_floor / other);
         // 0 − m, not −m, so that a gradient of 0 is +0.
         grad[j] = if positive { 0.0 - magnitude } else { magnitude };
     }
