@@ -2,7 +2,8 @@
 # Times bcegan's BCE kernels and PyTorch's on the same sizes and thread counts, one after
 # the other on this machine, and prints PyTorch's time divided by ours for each entry,
 # and ours divided by the floor of the same form (for loss_and_grad_into, the floor
-# that writes into a reused buffer).
+# that writes into a reused buffer). The floor rows print their own
+# times.
 #
 # Usage: bench/compare-kernels.sh [--sizes 1000,16777216] [--threads 1,2]
 # PyTorch comes from .venv/bin/python when present, else python3; without torch the
@@ -50,16 +51,19 @@ key = lambda r: (r["entry"], r["form"].removesuffix("_into"), r["dtype"], r["n"]
 torch_by_key = {key(r): r["ns_per_element"] for r in torch}
 floors = {(r["form"], r["dtype"], r["n"], r["threads"]): r["ns_per_element"]
           for r in ours if r["entry"].startswith("floor")}
-print(f"{'entry':<8} {'form':<19} {'dtype':<8} {'n':>10} {'thr':>4} {'ns/elem':>9} "
+print(f"{'entry':<16} {'form':<19} {'dtype':<8} {'n':>10} {'thr':>4} {'ns/elem':>9} "
       f"{'torch':>9} {'x torch':>8} {'x floor':>8}")
 for r in ours:
     if r["entry"].startswith("floor"):
+        # The floor itself, so that its ratio can be read back to a time.
+        print(f"{r['entry']:<16} {r['form']:<19} {r['dtype']:<8} {r['n']:>10} "
+              f"{r['threads']:>4} {r['ns_per_element']:>9.3f} {'-':>9} {'-':>8} {'1.0':>8}")
         continue
     floor = floors.get((r["form"], r["dtype"], r["n"], r["threads"]))
     theirs = torch_by_key.get(key(r))
     ratio = f"{theirs / r['ns_per_element']:.1f}" if theirs else "-"
     over_floor = f"{r['ns_per_element'] / floor:.1f}" if floor else "-"
     theirs_text = f"{theirs:.3f}" if theirs else "-"
-    print(f"{r['entry']:<8} {r['form']:<19} {r['dtype']:<8} {r['n']:>10} {r['threads']:>4} "
+    print(f"{r['entry']:<16} {r['form']:<19} {r['dtype']:<8} {r['n']:>10} {r['threads']:>4} "
           f"{r['ns_per_element']:>9.3f} {theirs_text:>9} {ratio:>8} {over_floor:>8}")
 PY

@@ -11,12 +11,14 @@
 //!   `2ᵏ·(m + lo·2⁻ᵏ)` with `m ∈ [1, 2)`, so that products cannot
 //!   underflow; a lane multiplies the `m` pairs and adds the `k`, which
 //!   [`super::compact::log_two_part_scaled`] takes as an exponent. A lost
-//!   floor (`h = 0` for target 1, `h = 1` for target 0) adds `−log_floor`
-//!   instead. The product form needs the floor below every normal log
-//!   ([`PRODUCT_LOG_FLOOR`]); other floors sum the per-element costs.
+//!   probability (`h = 0` for target 1, `h = 1` for target 0) has `v = 0`,
+//!   which splits into `m = 1` and `k = −127`. Its cost is `−log_floor`,
+//!   so it adds `−log_floor − 127·ln 2` besides. The product form needs the
+//!   floor below every normal log ([`PRODUCT_LOG_FLOOR`]); other floors
+//!   sum the per-element costs.
 //!
 //! A chunk has at most four groups, so a lane's product stays below 16 and
-//! its exponent above `−4·126`, inside the log's range.
+//! its exponent above `−4·127`, inside the log's range.
 //!
 //! Error: the product of two pairs is `a·b` with its exact rounding error
 //! (`mul_add`) plus `a·lo_b + lo_a·b`, rounded twice in `f32` relative to
@@ -93,12 +95,16 @@ pub(crate) fn probs_sum<const GRAD: bool, L: Lookup, const N: usize>(
     if GRAD {
         hard::probs_grad(probs, targets, &v, grad_floor, scale, grad);
     }
+    // A lost probability (v = 0, and then lo = 0) splits into m = 1 and
+    // k = −127, which adds 127·ln 2 to the cost: its floor term takes that
+    // back. Either way, the term is its element's cost or less.
+    let lost_cost = (-f64::from(log_floor) - 127.0 * core::f64::consts::LN_2) as f32;
     let mut floored = [0.0_f32; N];
     let mut exponent = [0_i32; N];
     for j in 0..N {
-        let lost = v[j] == 0.0;
-        let counted = j < valid && !lost;
-        floored[j] = if j < valid && lost { -log_floor } else { 0.0 };
+        let counted = j < valid;
+        let lost = counted & (v[j] == 0.0);
+        floored[j] = if lost { lost_cost } else { 0.0 };
         // v = 2ᵏ·m exactly, m ∈ [1, 2), and lo·2⁻ᵏ exact: lo is nonzero
         // only for target 0, where v ≥ 2⁻²⁴.
         let bits = v[j].to_bits();
