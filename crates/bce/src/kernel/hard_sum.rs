@@ -9,8 +9,8 @@
 //! - Probabilities: the cost is `−log(v + lo)` with `v ∈ [2⁻¹²⁶, 1]`
 //!   ([`super::hard::probs_parts`]). Each pair is first split exactly into
 //!   `2ᵏ·(m + lo·2⁻ᵏ)` with `m ∈ [1, 2)`, so that products cannot
-//!   underflow; a lane multiplies the `m` pairs and adds the `k`, which
-//!   [`super::compact::log_two_part_scaled`] takes as an exponent. A lost
+//!   underflow. A lane multiplies the `m` pairs and adds the `k`, and
+//!   [`super::compact::log_two_part_scaled`] takes that sum as an exponent. A lost
 //!   probability (`h = 0` for target 1, `h = 1` for target 0) has `v = 0`,
 //!   which splits into `m = 1` and `k = −127`. Its cost is `−log_floor`,
 //!   so it adds `−log_floor − 127·ln 2` besides. The product form needs the
@@ -95,6 +95,7 @@ pub(crate) fn probs_sum<const GRAD: bool, L: Lookup, const N: usize>(
     if GRAD {
         hard::probs_grad(probs, targets, &v, grad_floor, scale, grad);
     }
+
     // A lost probability (v = 0, and then lo = 0) splits into m = 1 and
     // k = −127, which adds 127·ln 2 to the cost: its floor term takes that
     // back. Either way, the term is its element's cost or less.
@@ -115,6 +116,7 @@ pub(crate) fn probs_sum<const GRAD: bool, L: Lookup, const N: usize>(
         lo[j] = if counted { lo[j] * inverse_scale } else { 0.0 };
         v[j] = if counted { m } else { 1.0 };
     }
+
     let (high, low) = lane_products(&v, &lo);
     let mut lane_exponent = [0_i32; LANES];
     for group in 0..N / LANES {
