@@ -10,7 +10,8 @@
 //!   `0.0109⁴/24 ≈ 6e-10`). Within 2 `f32` ulp; the unit test below
 //!   measures it on 2·10⁵ seeded arguments.
 //! - [`log_two_part`]: `log(v + lo)` for a normal `v > 0` and a low part
-//!   `|lo| ≤ ½ ulp(v)`. Integer operations on the bits give `v = 2ᵏ·m`
+//!   of a few ulp of `v` at most (`|lo| ≤ 2⁻²⁰·v`, so that the dropped
+//!   `(lo/v)²/2` is below 2⁻⁴¹). Integer operations on the bits give `v = 2ᵏ·m`
 //!   with `m ∈ [0.7421875, 1.484375)`. The top mantissa bits, rounded,
 //!   pick a cell of width 1/32 above 1 and 1/64 below, with centre `c`
 //!   (`c = 1` for the cell around 1). With `rc` the table's `1/c` in `f32`,
@@ -18,11 +19,10 @@
 //!   `log v = k·ln 2 − log(rc) + log1p(r)`, `log1p(r)` by its series
 //!   through `r⁴/4` (truncation below `r⁵/5`, 0.2 ulp) and `−log(rc)` from
 //!   a table in two parts. `lo/v = lo·2⁻ᵏ·rc/(1 + r)` is added as
-//!   `lo·2⁻ᵏ·rc`, off by the factor `1 + r`. The term can be 64 ulp of a
-//!   small result (`lo` is up to half an ulp of `v ≈ 1`), so this costs up
-//!   to about 1 ulp there. The factor `1 − r` would remove that error, but
-//!   its extra `mul_add` made the logits loss about 6% slower. Within 2
-//!   ulp; the unit test below measures it.
+//!   `lo·2⁻ᵏ·rc·(1 − r)`, off by `r² ≤ 2⁻¹²` of itself. Without the factor
+//!   `1 − r` the term was off by up to 1 ulp of a small result, and by up
+//!   to 6 ulp for the sums of `super::hard_sum`, whose `lo` spans several
+//!   ulp of `v`. Within 2 ulp; the unit test below measures 1.
 //!
 //! A pair `(v, lo)` is how both forms reach a log with all their bits:
 //! `1 + e = v + lo` for a logit's `log1p(e)`, and `1 − h = v + lo` for a
@@ -82,7 +82,7 @@ pub(crate) fn exp_neg<L: Lookup, const N: usize>(lookup: L, x: &Narrow<N>) -> Na
     e
 }
 
-/// Returns `log(v + lo)` for each normal `v > 0` with `|lo| ≤ ½ ulp(v)`
+/// Returns `log(v + lo)` for each normal `v > 0` with `|lo| ≤ 2⁻²⁰·v`
 /// (see the module docs). Other `v` give finite garbage: callers select
 /// what those lanes need.
 #[inline(always)]
@@ -125,10 +125,11 @@ pub(crate) fn log_two_part_scaled<L: Lookup, const N: usize>(
         let t = (-0.25_f32).mul_add(r, 1.0 / 3.0);
         let t = t.mul_add(r, -0.5);
         let series = (r * r).mul_add(t, r);
-        // lo/v ≈ lo·2⁻ᵏ·rc (see the module docs); 2⁻ᵏ is normal for every
-        // normal v.
+        // lo/v = lo·2⁻ᵏ·rc/(1 + r) ≈ lo·2⁻ᵏ·rc·(1 − r) (see the module
+        // docs); 2⁻ᵏ is normal for every normal v.
         let inverse_scale = f32::from_bits(((127 - k[j]) as u32) << 23);
         let low = lo[j] * inverse_scale * reciprocal[j];
+        let low = (-low).mul_add(r, low);
         let kf = (k[j] + exponent[j]) as f32;
         let tail = kf.mul_add(LN2_LO, table_low[j] + low);
         log[j] = kf.mul_add(LN2_HI, table_high[j] + (series + tail));

@@ -16,7 +16,7 @@
 //! The error was measured against the `f64` oracle rounded to `f32` over 10⁷
 //! seeded inputs, by the unit tests below with their sample count raised and by
 //! the hard-target tests in `tests/kernels.rs`, which enforce 4 ulp. Logits
-//! reach at most 3 ulp for the cost and 3 for the gradient in the unit
+//! reach at most 2 ulp for the cost and 3 for the gradient in the unit
 //! tests, and 4 in `tests/kernels.rs`, whose logits reach `±10⁻³⁰`.
 //! Probabilities reach at most 1 ulp for the cost and 2 for the gradient.
 

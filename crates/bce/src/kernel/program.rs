@@ -268,6 +268,12 @@ impl Program for Logits {
     }
 }
 
+/// The lowest finite log floor of the hard-target path: a lost probability
+/// costs `−log_floor` there, in `f32`, and a lane adds up to four of them
+/// in `f32`. Lower floors, where that could overflow or round to ∞ while
+/// the `f64` mean stays finite, take the general program.
+const HARD_LOG_FLOOR_MIN: f64 = -1e30;
+
 /// The probability form under a clamp policy, both policies in one shape:
 /// the probability is clipped to `[low, high]` and each log floored at
 /// `log_floor`. `LogMin(f)` is `[0, 1]` and `f`; `Epsilon(ε)` is
@@ -277,6 +283,14 @@ pub(crate) struct Probs {
     pub(crate) low: f64,
     pub(crate) high: f64,
     pub(crate) log_floor: f64,
+}
+
+impl Probs {
+    /// Returns whether the hard-target path serves this floor: `−∞`, or a
+    /// finite floor down to [`HARD_LOG_FLOOR_MIN`].
+    fn hard_floor(&self) -> bool {
+        self.log_floor >= HARD_LOG_FLOOR_MIN || self.log_floor == f64::NEG_INFINITY
+    }
 }
 
 impl Program for Probs {
@@ -423,6 +437,9 @@ impl Program for Probs {
         cost: &mut Narrow<N>,
         grad: &mut Narrow<N>,
     ) -> bool {
+        if !self.hard_floor() {
+            return false;
+        }
         // Both floors are f32 values here: −100 (or −∞, or another floor
         // rounded once) and 1e-12 rounded to f32.
         let floors = (self.log_floor as f32, GRAD_DENOMINATOR_FLOOR as f32);
@@ -439,6 +456,9 @@ impl Program for Probs {
         scale: f64,
         grad: &mut Narrow<N>,
     ) -> Option<[f64; LANES]> {
+        if !self.hard_floor() {
+            return None;
+        }
         let floors = (self.log_floor as f32, GRAD_DENOMINATOR_FLOOR as f32);
         if floors.0 <= hard_sum::PRODUCT_LOG_FLOOR {
             return hard_sum::probs_sum::<GRAD, L, N>(
