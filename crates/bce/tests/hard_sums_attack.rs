@@ -67,12 +67,13 @@ fn run_entry_points(
     let fused = match fused {
         Ok(fused) => fused,
         Err(error) => {
-            assert_eq!(loss.err(), Some(error.clone()), "{case}: loss-only error");
-            assert_eq!(
-                into_loss.err(),
-                Some(error.clone()),
-                "{case}: _grad_into error"
-            );
+            // Debug text, because an error that carries a NaN floor is not
+            // equal to itself.
+            let expected = Some(format!("{error:?}"));
+            let loss_error = loss.err().map(|error| format!("{error:?}"));
+            assert_eq!(loss_error, expected, "{case}: loss-only error");
+            let into_error = into_loss.err().map(|error| format!("{error:?}"));
+            assert_eq!(into_error, expected, "{case}: _grad_into error");
             return Err(error);
         }
     };
@@ -163,6 +164,7 @@ fn check_against_oracle(
     let ((cost, grad), oracle) = match (outcome, oracle) {
         (Ok(result), Ok(oracle)) => (result, oracle),
         (Err(error), Err(expected)) => {
+            let (error, expected) = (format!("{error:?}"), format!("{expected:?}"));
             assert_eq!(error, expected, "{case}: error differs from the oracle's");
             return;
         }
@@ -215,7 +217,7 @@ fn check_probs(label: &str, probs: &[f32], targets: &[f32]) {
 
 /// Lengths of one and several groups, padded rests, chunk multiples.
 fn lengths() -> impl Iterator<Item = usize> {
-    (1..=70).chain([96, 127, 128, 129, 191, 192, 193, 200, 4095, 4096, 4097])
+    (1..=70).chain([96, 127, 128, 129, 193, 200, 4096])
 }
 
 #[test]
@@ -483,4 +485,27 @@ fn sums_random_mixtures_of_extremes() {
             .collect();
         check_case(&format!("round {round}"), Form::Logits, &logits, &targets);
     }
+}
+
+#[test]
+fn sums_invalid_floor_same_error() {
+    let probs = vec![0.25_f32; 70];
+    let targets = vec![1.0_f32; 70];
+    for floor in [f64::NAN, 0.5, f64::INFINITY] {
+        check_case(
+            "invalid floor",
+            Form::Probs(ProbClamp::LogMin(floor)),
+            &probs,
+            &targets,
+        );
+    }
+    let mut soft = targets.clone();
+    soft[33] = 1.5;
+    check_case(
+        "target above 1",
+        Form::Probs(ProbClamp::PYTORCH),
+        &probs,
+        &soft,
+    );
+    check_case("target above 1", Form::Logits, &probs, &soft);
 }
