@@ -12,23 +12,16 @@ mod common;
 
 use bce::dispatch::{Isa, with_isa};
 use bce::{
-    BceError, Float, Loss, Options, PARALLEL_MIN, ProbClamp, Reduction, binary_cross_entropy,
-    binary_cross_entropy_grad, binary_cross_entropy_grad_into, binary_cross_entropy_with_logits,
-    binary_cross_entropy_with_logits_grad, binary_cross_entropy_with_logits_grad_into,
+    BceError, Float, Loss, Options, PARALLEL_MIN, ProbClamp, Reduction, binary_cross_entropy_grad,
 };
 use common::tolerance::{F32_ULPS, F64_EXACT};
-use common::{close, reference_logits, reference_probs, ulps_f32};
+use common::{
+    EntryResults, Form, call_entry_points, close, reference_logits, reference_probs, ulps_f32,
+};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 const ALL_REDUCTIONS: [Reduction; 3] = [Reduction::None, Reduction::Sum, Reduction::Mean];
-
-/// The input form of a case: logits, or probabilities under a clamp.
-#[derive(Debug, Clone, Copy)]
-enum Form {
-    Logits,
-    Probs(ProbClamp),
-}
 
 /// Runs the loss, the fused gradient and the gradient into a NaN-filled
 /// buffer, checks that the three agree bit for bit, and returns the bits
@@ -40,18 +33,11 @@ fn run_form<T: Float>(
     options: &Options<'_, T>,
 ) -> Result<(Vec<u64>, Vec<u64>), BceError> {
     let mut into = vec![T::from_f64(f64::NAN); values.len()];
-    let (loss, fused, into_loss) = match form {
-        Form::Logits => (
-            binary_cross_entropy_with_logits(values, targets, options),
-            binary_cross_entropy_with_logits_grad(values, targets, options),
-            binary_cross_entropy_with_logits_grad_into(values, targets, options, &mut into),
-        ),
-        Form::Probs(_) => (
-            binary_cross_entropy(values, targets, options),
-            binary_cross_entropy_grad(values, targets, options),
-            binary_cross_entropy_grad_into(values, targets, options, &mut into),
-        ),
-    };
+    let EntryResults {
+        loss,
+        fused,
+        into_loss,
+    } = call_entry_points(form, (values, targets), options, &mut into);
     let fused = fused?;
     let (Ok(loss), Ok(into_loss)) = (loss, into_loss) else {
         panic!("{form:?}: the fused form succeeded but another entry point failed");

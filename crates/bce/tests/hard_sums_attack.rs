@@ -9,24 +9,13 @@
 mod common;
 
 use bce::dispatch::{Isa, with_isa};
-use bce::{
-    BceError, Loss, Options, PARALLEL_MIN, ProbClamp, Reduction, binary_cross_entropy,
-    binary_cross_entropy_grad, binary_cross_entropy_grad_into, binary_cross_entropy_with_logits,
-    binary_cross_entropy_with_logits_grad, binary_cross_entropy_with_logits_grad_into,
-};
+use bce::{BceError, Loss, Options, PARALLEL_MIN, ProbClamp, Reduction};
 use common::tolerance::F32_ULPS;
-use common::{reference_logits, reference_probs, ulps_f32};
+use common::{EntryResults, Form, call_entry_points, reference_logits, reference_probs, ulps_f32};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 const SUMS: [Reduction; 2] = [Reduction::Sum, Reduction::Mean];
-
-/// The input form of a case: logits, or probabilities under a clamp.
-#[derive(Debug, Clone, Copy)]
-enum Form {
-    Logits,
-    Probs(ProbClamp),
-}
 
 /// Reduced cost and gradient of one run, or its error.
 type Outcome = Result<(f32, Vec<f32>), BceError>;
@@ -51,19 +40,11 @@ fn run_entry_points(
     options: &Options<'_, f32>,
 ) -> Outcome {
     let mut into = vec![f32::NAN; values.len()];
-
-    let (loss, fused, into_loss) = match form {
-        Form::Logits => (
-            binary_cross_entropy_with_logits(values, targets, options),
-            binary_cross_entropy_with_logits_grad(values, targets, options),
-            binary_cross_entropy_with_logits_grad_into(values, targets, options, &mut into),
-        ),
-        Form::Probs(_) => (
-            binary_cross_entropy(values, targets, options),
-            binary_cross_entropy_grad(values, targets, options),
-            binary_cross_entropy_grad_into(values, targets, options, &mut into),
-        ),
-    };
+    let EntryResults {
+        loss,
+        fused,
+        into_loss,
+    } = call_entry_points(form, (values, targets), options, &mut into);
     let fused = match fused {
         Ok(fused) => fused,
         Err(error) => {

@@ -209,3 +209,44 @@ pub fn ulps_f32(a: f32, b: f32) -> u32 {
     };
     key(a).abs_diff(key(b))
 }
+
+/// The input form of a case: logits, or probabilities under a clamp.
+#[derive(Debug, Clone, Copy)]
+pub enum Form {
+    Logits,
+    Probs(bce::ProbClamp),
+}
+
+/// Results of the three entry points of one form on one input.
+pub struct EntryResults<T> {
+    /// The loss-only form.
+    pub loss: Result<bce::Loss<T>, BceError>,
+    /// The loss and a new gradient vector.
+    pub fused: Result<bce::LossAndGrad<T>, BceError>,
+    /// The loss of the form that writes its gradient into a given buffer.
+    pub into_loss: Result<bce::Loss<T>, BceError>,
+}
+
+/// Runs the loss-only, `_grad` and `_grad_into` entry points of `form`,
+/// the last writing into `into`.
+pub fn call_entry_points<T: Float>(
+    form: Form,
+    (values, targets): (&[T], &[T]),
+    options: &Options<'_, T>,
+    into: &mut [T],
+) -> EntryResults<T> {
+    match form {
+        Form::Logits => EntryResults {
+            loss: bce::binary_cross_entropy_with_logits(values, targets, options),
+            fused: bce::binary_cross_entropy_with_logits_grad(values, targets, options),
+            into_loss: bce::binary_cross_entropy_with_logits_grad_into(
+                values, targets, options, into,
+            ),
+        },
+        Form::Probs(_) => EntryResults {
+            loss: bce::binary_cross_entropy(values, targets, options),
+            fused: bce::binary_cross_entropy_grad(values, targets, options),
+            into_loss: bce::binary_cross_entropy_grad_into(values, targets, options, into),
+        },
+    }
+}
