@@ -15,9 +15,7 @@ use bce::{
     BceError, Float, Loss, Options, PARALLEL_MIN, ProbClamp, Reduction, binary_cross_entropy_grad,
 };
 use common::tolerance::{F32_ULPS, F64_EXACT};
-use common::{
-    EntryResults, Form, call_entry_points, close, reference_logits, reference_probs, ulps_f32,
-};
+use common::{EntryResults, Form, call_entry_points, close, ulps_f32};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -83,14 +81,8 @@ fn check_case<T: Float>(
     reductions: &[Reduction],
 ) {
     for &reduction in reductions {
-        let mut options = Options::new().reduction(reduction);
-        if let Form::Probs(clamp) = form {
-            options = options.clamp(clamp);
-        }
-        let oracle = match form {
-            Form::Logits => reference_logits(values, targets, &options),
-            Form::Probs(_) => reference_probs(values, targets, &options),
-        };
+        let options = form.options(reduction);
+        let oracle = form.oracle(values, targets, &options);
         let mut first = None;
         for isa in Isa::available() {
             let case = format!("{label}, {form:?}, {reduction:?}, {isa}");

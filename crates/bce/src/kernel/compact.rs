@@ -20,9 +20,8 @@
 //!   through `r⁴/4` (truncation below `r⁵/5`, 0.2 ulp) and `−log(rc)` from
 //!   a table in two parts. `lo/v = lo·2⁻ᵏ·rc/(1 + r)` is added as
 //!   `lo·2⁻ᵏ·rc·(1 − r)`, off by `r² ≤ 2⁻¹²` of itself. Without the factor
-//!   `1 − r` the term was off by up to 1 ulp of a small result, and by up
-//!   to 6 ulp for the sums of `super::hard_sum`, whose `lo` spans several
-//!   ulp of `v`. Within 2 ulp; the unit test below measures 1.
+//!   `1 − r` the error would reach 1 ulp of a small result, and 6 ulp for
+//!   the sums of `super::hard_sum`, whose `lo` spans several ulp of `v`. Within 2 ulp; the unit test below measures 1.
 //!
 //! A pair `(v, lo)` is how both forms reach a log with all their bits:
 //! `1 + e = v + lo` for a logit's `log1p(e)`, and `1 − h = v + lo` for a

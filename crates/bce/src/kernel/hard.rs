@@ -37,8 +37,8 @@ const ONE_BITS: u32 = 0x3f80_0000;
 /// The largest bits of a subnormal `f32`.
 const SUBNORMAL_BITS: u32 = 0x007f_ffff;
 
-/// Returns the larger of `a` and `b`, neither NaN: one `vmaxps`, where
-/// `f32::max`, which must return the number beside a NaN, takes three
+/// Returns the larger of `a` and `b`, neither NaN, in one `vmaxps`.
+/// `f32::max` must return the number beside a NaN, which takes three
 /// instructions when neither operand is a constant.
 #[inline(always)]
 fn max(a: f32, b: f32) -> f32 {

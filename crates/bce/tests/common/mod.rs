@@ -217,6 +217,31 @@ pub enum Form {
     Probs(bce::ProbClamp),
 }
 
+impl Form {
+    /// Returns the default options with `reduction` and, for probabilities,
+    /// the form's clamp.
+    pub fn options<'a, T: Float>(self, reduction: bce::Reduction) -> Options<'a, T> {
+        let options = Options::new().reduction(reduction);
+        match self {
+            Form::Logits => options,
+            Form::Probs(clamp) => options.clamp(clamp),
+        }
+    }
+
+    /// Runs the `f64` oracle of the form.
+    pub fn oracle<T: Float>(
+        self,
+        values: &[T],
+        targets: &[T],
+        options: &Options<'_, T>,
+    ) -> Result<Evaluation, BceError> {
+        match self {
+            Form::Logits => reference_logits(values, targets, options),
+            Form::Probs(_) => reference_probs(values, targets, options),
+        }
+    }
+}
+
 /// Results of the three entry points of one form on one input.
 pub struct EntryResults<T> {
     /// The loss-only form.
