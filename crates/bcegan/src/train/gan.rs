@@ -3,13 +3,14 @@
 use std::path::Path;
 
 use burn::module::{Module, ModuleVisitor, Param};
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Bytes, Device, Tensor, TensorData};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
+use super::adam::FusedAdam;
 use super::checkpoint::Checkpoint;
 use super::checkpoint_error::CheckpointProblem;
 use super::config::{AdamSettings, GeneratorLoss, TrainConfig};
@@ -344,11 +345,11 @@ pub fn standard_normal(
 }
 
 fn adam(settings: &AdamSettings) -> ModuleOptimizer {
-    AdamConfig::new()
-        .with_beta_1(settings.beta1)
-        .with_beta_2(settings.beta2)
-        .with_epsilon(settings.epsilon)
-        .init()
+    ModuleOptimizer::from(FusedAdam::new(
+        settings.beta1,
+        settings.beta2,
+        settings.epsilon,
+    ))
 }
 
 /// Returns the generator's cost of the discriminator's logits of generated images.

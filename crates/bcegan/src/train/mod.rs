@@ -1,6 +1,11 @@
 //! GAN training: the configuration, one discriminator and generator step, the run loop,
 //! checkpoints and resuming.
 
+mod adam;
+mod adam_kernel;
+mod adam_op;
+#[cfg(test)]
+mod adam_tests;
 mod checkpoint;
 mod checkpoint_error;
 mod config;
