@@ -17,3 +17,19 @@ pub fn cpu_device() -> Device {
 pub fn cpu_device() -> Device {
     Device::default()
 }
+
+/// Returns whether `device` is a flex device, with or without autodiff: the backend that the
+/// fused training operations (Adam, BatchNorm with ReLU) run on.
+#[cfg(feature = "flex")]
+pub fn is_flex(device: &Device) -> bool {
+    matches!(
+        device.clone().inner().as_dispatch(),
+        burn::backend::DispatchDevice::Flex(_)
+    )
+}
+
+/// Returns false: without the `flex` feature no fused operation is built in.
+#[cfg(not(feature = "flex"))]
+pub fn is_flex(_device: &Device) -> bool {
+    false
+}

@@ -48,8 +48,9 @@ impl GeneratorBlock {
     }
 
     fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        self.activation
-            .forward(self.norm.forward(self.linear.forward(x)))
+        // `activation` is a ReLU; the fused operation applies it, or burn's when it does not
+        // run (see `batch_norm_relu`).
+        super::norm_relu::batch_norm_relu(&self.norm, self.linear.forward(x))
     }
 }
 

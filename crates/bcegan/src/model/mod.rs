@@ -9,6 +9,11 @@
 mod dcgan;
 mod init;
 mod mlp;
+mod norm_relu;
+mod norm_relu_kernel;
+mod norm_relu_op;
+#[cfg(test)]
+mod norm_relu_tests;
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};

@@ -111,7 +111,7 @@ fn fused_pass_takes<const D: usize>(
                 && same_kind(&momentum.moment_2)
         }
     };
-    super::adam_op::is_supported(&tensor.device())
+    crate::device::is_flex(&tensor.device())
         && same_kind(tensor)
         && same_kind(grad)
         && moments_match

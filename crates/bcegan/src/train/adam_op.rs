@@ -4,21 +4,13 @@
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Dispatch, Flex, backend_extension};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Tensor;
 
 use super::adam_kernel::{self, AdamScalars};
 
-/// Returns whether the fused update runs on `device`: flex devices.
-pub(crate) fn is_supported(device: &Device) -> bool {
-    matches!(
-        device.clone().inner().as_dispatch(),
-        burn::backend::DispatchDevice::Flex(_)
-    )
-}
-
 /// Applies one Adam step to `param` and returns it with the updated moments. All four tensors
-/// are `f32` of one shape on a flex device without autodiff; [`is_supported`] and the
-/// optimizer check that first.
+/// are `f32` of one shape on a flex device without autodiff; the
+/// optimizer checks that first.
 pub(crate) fn update<const D: usize>(
     param: Tensor<D>,
     grad: Tensor<D>,

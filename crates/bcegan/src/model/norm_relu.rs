@@ -1,0 +1,63 @@
+//! BatchNorm followed by ReLU for the MLP generator's blocks, as one fused operation while
+//! training.
+//!
+//! burn's BatchNorm trains through about fifteen tensor passes (transposed copies for the
+//! statistics, the normalization, the backward formula), each on one thread, and the ReLU
+//! adds a comparison and a masked fill each way. The fused operation makes two passes for
+//! the statistics and one for the output, and the same for the gradients, over all cores.
+//! It keeps burn's BatchNorm module, with its parameters, running statistics and checkpoint
+//! names, and updates the running statistics the way burn does.
+//!
+//! The batch statistics are summed in `f64` instead of burn's `f32`, so the results agree
+//! with burn's to rounding, not bit for bit.
+
+use burn::backend::Dispatch;
+use burn::nn::{BatchNorm, Relu};
+use burn::tensor::{DType, Tensor};
+
+use super::norm_relu_op::NormReluBackend;
+
+/// Applies `norm` and then ReLU to `input` (`[batch, features]`).
+///
+/// In training mode on the flex backend with `f32` inputs, the fused operation runs; other
+/// cases (evaluation mode, other backends or dtypes) take burn's own modules.
+pub(crate) fn batch_norm_relu(norm: &BatchNorm, input: Tensor<2>) -> Tensor<2> {
+    let device = input.device();
+    let training = device.is_autodiff() && norm.training.is_enabled();
+    let fused = training
+        && input.dtype() == DType::F32
+        && norm.gamma.val().dtype() == DType::F32
+        && crate::device::is_flex(&device);
+    if !fused {
+        return Relu::new().forward(norm.forward(input));
+    }
+    let (output, mean, variance) = <Dispatch as NormReluBackend>::norm_relu_train(
+        input.into_dispatch(),
+        norm.gamma.val().into_dispatch(),
+        norm.beta.val().into_dispatch(),
+        norm.epsilon,
+    );
+    update_running_stats(
+        norm,
+        Tensor::<1>::from_dispatch(mean),
+        Tensor::<1>::from_dispatch(variance),
+    );
+    Tensor::from_dispatch(output)
+}
+
+/// Moves the running statistics towards the batch's by the module's momentum, in the same
+/// operations as burn's BatchNorm.
+fn update_running_stats(norm: &BatchNorm, mean: Tensor<1>, variance: Tensor<1>) {
+    let device = mean.device();
+    let blend = |running: Tensor<1>, batch: Tensor<1>| {
+        running
+            .to_device(&device)
+            .mul_scalar(1.0 - norm.momentum)
+            .add(batch.detach().mul_scalar(norm.momentum))
+            .detach()
+    };
+    norm.running_mean
+        .update(blend(norm.running_mean.value_sync(), mean));
+    norm.running_var
+        .update(blend(norm.running_var.value_sync(), variance));
+}

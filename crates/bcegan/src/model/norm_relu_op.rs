@@ -1,0 +1,211 @@
+//! The backend operation behind [`super::norm_relu`]: BatchNorm in training mode followed by
+//! ReLU as one autodiff node, computed by the host kernels on the flex backend.
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::FlexTensor;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, Backend, Flex, TensorMetadata, backend_extension};
+use burn::tensor::{Shape, TensorData};
+
+use super::norm_relu_kernel::{self, BatchStats};
+
+/// BatchNorm with batch statistics, then ReLU, on `[rows, channels]` inputs.
+#[backend_extension(Flex, Autodiff)]
+pub(crate) trait NormReluBackend: Backend {
+    /// Returns the output `[rows, channels]`, the batch mean `[channels]` and the biased
+    /// batch variance `[channels]`. On an autodiff backend the output is differentiable in
+    /// `input`, `gamma` and `beta`; the statistics are not.
+    fn norm_relu_train(
+        input: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
+    /// Returns the gradients of `input`, `gamma` and `beta` for the gradient `upstream` of
+    /// the output, given what the forward pass took and returned.
+    #[allow(clippy::too_many_arguments)]
+    fn norm_relu_train_backward(
+        input: FloatTensor<Self>,
+        output: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        epsilon: f64,
+        upstream: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+}
+
+/// A flex tensor's elements as one `f32` slice in row-major order, copied only when the
+/// tensor is not already laid out that way.
+fn values(tensor: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
+    match tensor.as_slice::<f32>() {
+        Some(values) => std::borrow::Cow::Borrowed(values),
+        None => std::borrow::Cow::Owned(
+            tensor
+                .to_contiguous()
+                .as_slice::<f32>()
+                .map(<[f32]>::to_vec)
+                .unwrap_or_default(),
+        ),
+    }
+}
+
+fn tensor(values: Vec<f32>, shape: Shape) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, shape))
+}
+
+impl NormReluBackend for Flex {
+    fn norm_relu_train(
+        input: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let shape = input.shape();
+        let channels = shape[1];
+        let (output, stats) = norm_relu_kernel::forward(
+            &values(&input),
+            channels,
+            (&values(&gamma), &values(&beta)),
+            epsilon,
+        );
+        (
+            tensor(output, shape),
+            tensor(stats.mean, Shape::new([channels])),
+            tensor(stats.variance, Shape::new([channels])),
+        )
+    }
+
+    fn norm_relu_train_backward(
+        input: FloatTensor<Self>,
+        output: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        epsilon: f64,
+        upstream: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let shape = input.shape();
+        let channels = shape[1];
+        let stats = BatchStats {
+            mean: values(&mean).into_owned(),
+            variance: values(&variance).into_owned(),
+        };
+        let grads = norm_relu_kernel::backward(
+            (&values(&input), &values(&output), &values(&upstream)),
+            channels,
+            &values(&gamma),
+            &stats,
+            epsilon,
+        );
+        (
+            tensor(grads.input, shape),
+            tensor(grads.gamma, Shape::new([channels])),
+            tensor(grads.beta, Shape::new([channels])),
+        )
+    }
+}
+
+/// Backward step of [`NormReluBackend::norm_relu_train`]. Its state is the input, the
+/// output, γ, the batch statistics and ε.
+#[derive(Debug)]
+struct NormReluBackward;
+
+type NormReluState<B> = (
+    FloatTensor<B>,
+    FloatTensor<B>,
+    FloatTensor<B>,
+    FloatTensor<B>,
+    FloatTensor<B>,
+    f64,
+);
+
+impl<B: NormReluBackend> Backward<B, 3> for NormReluBackward {
+    type State = NormReluState<B>;
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [input_node, gamma_node, beta_node] = ops.parents;
+        let upstream = grads.consume::<B>(&ops.node);
+        let (input, output, gamma, mean, variance, epsilon) = ops.state;
+        let (input_grad, gamma_grad, beta_grad) =
+            B::norm_relu_train_backward(input, output, gamma, mean, variance, epsilon, upstream);
+        for (node, grad) in [
+            (input_node, input_grad),
+            (gamma_node, gamma_grad),
+            (beta_node, beta_grad),
+        ] {
+            if let Some(node) = node {
+                grads.register::<B>(node.id, grad);
+            }
+        }
+    }
+}
+
+impl<B: NormReluBackend, C: CheckpointStrategy> NormReluBackend for Autodiff<B, C> {
+    fn norm_relu_train(
+        input: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let prepared = NormReluBackward
+            .prepare::<C>([input.node(), gamma.node(), beta.node()])
+            .compute_bound()
+            .stateful();
+        let (output, mean, variance) = B::norm_relu_train(
+            input.primitive().clone(),
+            gamma.primitive().clone(),
+            beta.into_primitive(),
+            epsilon,
+        );
+        let output = match prepared {
+            OpsKind::Tracked(prep) => {
+                let state = (
+                    input.into_primitive(),
+                    output.clone(),
+                    gamma.into_primitive(),
+                    mean.clone(),
+                    variance.clone(),
+                    epsilon,
+                );
+                prep.finish(state, output)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(output),
+        };
+        (
+            output,
+            <FloatTensor<Self>>::new(mean),
+            <FloatTensor<Self>>::new(variance),
+        )
+    }
+
+    fn norm_relu_train_backward(
+        input: FloatTensor<Self>,
+        output: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        epsilon: f64,
+        upstream: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        // The gradients come out as constants: a second derivative is not tracked.
+        let (input_grad, gamma_grad, beta_grad) = B::norm_relu_train_backward(
+            input.into_primitive(),
+            output.into_primitive(),
+            gamma.into_primitive(),
+            mean.into_primitive(),
+            variance.into_primitive(),
+            epsilon,
+            upstream.into_primitive(),
+        );
+        (
+            <FloatTensor<Self>>::new(input_grad),
+            <FloatTensor<Self>>::new(gamma_grad),
+            <FloatTensor<Self>>::new(beta_grad),
+        )
+    }
+}
