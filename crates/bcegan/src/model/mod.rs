@@ -8,6 +8,7 @@
 
 mod dcgan;
 mod init;
+mod leaky;
 mod mlp;
 mod norm_relu;
 mod norm_relu_kernel;
@@ -21,6 +22,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 pub use dcgan::{DcganDiscriminator, DcganGenerator};
+pub use leaky::leaky_relu;
 pub use mlp::{IMAGE_COLS, IMAGE_ROWS, IMAGE_SIZE, MlpDiscriminator, MlpGenerator};
 
 /// Architecture of the generator and discriminator pair.
