@@ -11,10 +11,6 @@ mod init;
 mod leaky;
 mod mlp;
 mod norm_relu;
-mod norm_relu_kernel;
-mod norm_relu_op;
-#[cfg(test)]
-mod norm_relu_tests;
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};

@@ -2,10 +2,6 @@
 //! checkpoints and resuming.
 
 mod adam;
-mod adam_kernel;
-mod adam_op;
-#[cfg(test)]
-mod adam_tests;
 mod checkpoint;
 mod checkpoint_error;
 mod config;

@@ -7,7 +7,7 @@ mod kernel;
 #[cfg(feature = "flex")]
 mod op;
 
-use burn::tensor::{DType, Device, Tensor};
+use burn::tensor::{DType, Tensor};
 
 /// Applies LeakyReLU: `tensor · negative_slope` where `tensor < 0`, else `tensor`.
 ///
@@ -20,26 +20,10 @@ use burn::tensor::{DType, Device, Tensor};
 /// the two parts in an order that depends on the graph, so the sum may then differ in the
 /// last bit. In the discriminators each LeakyReLU input has no other use.
 pub fn leaky_relu<const D: usize>(tensor: Tensor<D>, negative_slope: f64) -> Tensor<D> {
-    if tensor.dtype() != DType::F32 || !is_flex(&tensor.device()) {
+    if tensor.dtype() != DType::F32 || !crate::device::is_flex(&tensor.device()) {
         return burn::tensor::activation::leaky_relu(tensor, negative_slope);
     }
     fused_leaky_relu(tensor, negative_slope)
-}
-
-/// Returns whether `device` is the flex device, with or without autodiff.
-fn is_flex(device: &Device) -> bool {
-    #[cfg(feature = "flex")]
-    {
-        matches!(
-            device.clone().inner().as_dispatch(),
-            burn::backend::DispatchDevice::Flex(_)
-        )
-    }
-    #[cfg(not(feature = "flex"))]
-    {
-        let _ = device;
-        false
-    }
 }
 
 #[cfg(feature = "flex")]
@@ -52,7 +36,7 @@ fn fused_leaky_relu<const D: usize>(tensor: Tensor<D>, negative_slope: f64) -> T
     Tensor::from_dispatch(output)
 }
 
-/// Without the flex backend, [`is_flex`] is false, so [`leaky_relu`] never reaches this.
+/// Without the flex backend, `is_flex` is false, so [`leaky_relu`] never reaches this.
 #[cfg(not(feature = "flex"))]
 fn fused_leaky_relu<const D: usize>(tensor: Tensor<D>, negative_slope: f64) -> Tensor<D> {
     burn::tensor::activation::leaky_relu(tensor, negative_slope)

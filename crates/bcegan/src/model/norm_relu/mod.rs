@@ -11,11 +11,15 @@
 //! The batch statistics are summed in `f64` instead of burn's `f32`, so the results agree
 //! with burn's to rounding, not bit for bit.
 
-use burn::backend::Dispatch;
+#[cfg(feature = "flex")]
+mod kernel;
+#[cfg(feature = "flex")]
+mod op;
+#[cfg(all(test, feature = "flex"))]
+mod tests;
+
 use burn::nn::{BatchNorm, Relu};
 use burn::tensor::{DType, Tensor};
-
-use super::norm_relu_op::NormReluBackend;
 
 /// Applies `norm` and then ReLU to `input` (`[batch, features]`).
 ///
@@ -24,25 +28,43 @@ use super::norm_relu_op::NormReluBackend;
 pub(crate) fn batch_norm_relu(norm: &BatchNorm, input: Tensor<2>) -> Tensor<2> {
     let device = input.device();
     let training = device.is_autodiff() && norm.training.is_enabled();
-    let fused = training
+    let takes_fused_path = training
         && input.dtype() == DType::F32
         && norm.gamma.val().dtype() == DType::F32
         && crate::device::is_flex(&device);
-    if !fused {
+    if !takes_fused_path {
         return Relu::new().forward(norm.forward(input));
     }
+    let (output, mean, variance) = fused(norm, input);
+    update_running_stats(norm, mean, variance);
+    output
+}
+
+/// Runs the fused operation: returns the output, the batch mean and the batch variance.
+#[cfg(feature = "flex")]
+fn fused(norm: &BatchNorm, input: Tensor<2>) -> (Tensor<2>, Tensor<1>, Tensor<1>) {
+    use burn::backend::Dispatch;
+    use op::NormReluBackend;
+
     let (output, mean, variance) = <Dispatch as NormReluBackend>::norm_relu_train(
         input.into_dispatch(),
         norm.gamma.val().into_dispatch(),
         norm.beta.val().into_dispatch(),
         norm.epsilon,
     );
-    update_running_stats(
-        norm,
-        Tensor::<1>::from_dispatch(mean),
-        Tensor::<1>::from_dispatch(variance),
-    );
-    Tensor::from_dispatch(output)
+    (
+        Tensor::from_dispatch(output),
+        Tensor::from_dispatch(mean),
+        Tensor::from_dispatch(variance),
+    )
+}
+
+/// Without the flex backend, `is_flex` is false, so [`batch_norm_relu`] never reaches this.
+#[cfg(not(feature = "flex"))]
+fn fused(norm: &BatchNorm, input: Tensor<2>) -> (Tensor<2>, Tensor<1>, Tensor<1>) {
+    let mean = norm.running_mean.value();
+    let variance = norm.running_var.value();
+    (Relu::new().forward(norm.forward(input)), mean, variance)
 }
 
 /// Moves the running statistics towards the batch's by the module's momentum, in the same

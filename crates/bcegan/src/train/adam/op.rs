@@ -1,4 +1,4 @@
-//! The flex backend operation behind [`super::adam::FusedAdam`]: it hands the four buffers
+//! The flex backend operation behind [`super::FusedAdam`]: it hands the four buffers
 //! of a parameter to the host kernel and returns the updated tensors.
 
 use burn::backend::flex::FlexTensor;
@@ -6,7 +6,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Dispatch, Flex, backend_extension};
 use burn::tensor::Tensor;
 
-use super::adam_kernel::{self, AdamScalars};
+use super::kernel::{self, AdamScalars};
 
 /// Applies one Adam step to `param` and returns it with the updated moments. All four tensors
 /// are `f32` of one shape on a flex device without autodiff; the
@@ -89,7 +89,7 @@ impl FusedAdamBackend for Flex {
         let grad = dense(grad);
         let mut moment_1 = dense(moment_1);
         let mut moment_2 = dense(moment_2);
-        adam_kernel::update(
+        kernel::update(
             param.storage_mut::<f32>(),
             grad.storage::<f32>(),
             moment_1.storage_mut::<f32>(),

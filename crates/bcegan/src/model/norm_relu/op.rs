@@ -1,4 +1,4 @@
-//! The backend operation behind [`super::norm_relu`]: BatchNorm in training mode followed by
+//! The backend operation behind [`super`]: BatchNorm in training mode followed by
 //! ReLU as one autodiff node, computed by the host kernels on the flex backend.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -10,7 +10,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Flex, TensorMetadata, backend_extension};
 use burn::tensor::{Shape, TensorData};
 
-use super::norm_relu_kernel::{self, BatchStats};
+use super::kernel::{self, BatchStats};
 
 /// BatchNorm with batch statistics, then ReLU, on `[rows, channels]` inputs.
 #[backend_extension(Flex, Autodiff)]
@@ -67,7 +67,7 @@ impl NormReluBackend for Flex {
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
         let shape = input.shape();
         let channels = shape[1];
-        let (output, stats) = norm_relu_kernel::forward(
+        let (output, stats) = kernel::forward(
             &values(&input),
             channels,
             (&values(&gamma), &values(&beta)),
@@ -95,7 +95,7 @@ impl NormReluBackend for Flex {
             mean: values(&mean).into_owned(),
             variance: values(&variance).into_owned(),
         };
-        let grads = norm_relu_kernel::backward(
+        let grads = kernel::backward(
             (&values(&input), &values(&output), &values(&upstream)),
             channels,
             &values(&gamma),

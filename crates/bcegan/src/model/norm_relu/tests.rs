@@ -7,8 +7,8 @@ use burn::tensor::{Device, Tensor, TensorData};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::norm_relu::batch_norm_relu;
-use super::norm_relu_kernel;
+use super::batch_norm_relu;
+use super::kernel;
 
 const EPSILON: f64 = 1e-5;
 
@@ -54,8 +54,8 @@ fn kernels_follow_the_f64_formulas() {
         let upstream = uniform(&mut rng, rows * channels, -1.0..1.0);
         let gamma = uniform(&mut rng, channels, 0.5..2.0);
         let beta = uniform(&mut rng, channels, -0.5..0.5);
-        let (output, stats) = norm_relu_kernel::forward(&input, channels, (&gamma, &beta), EPSILON);
-        let grads = norm_relu_kernel::backward(
+        let (output, stats) = kernel::forward(&input, channels, (&gamma, &beta), EPSILON);
+        let grads = kernel::backward(
             (&input, &output, &upstream),
             channels,
             &gamma,
@@ -63,7 +63,7 @@ fn kernels_follow_the_f64_formulas() {
             EPSILON,
         );
         let (want_output, want_mean, want_variance, [want_dx, want_dgamma, want_dbeta]) =
-            norm_relu_kernel::reference((&input, &upstream), channels, (&gamma, &beta), EPSILON);
+            kernel::reference((&input, &upstream), channels, (&gamma, &beta), EPSILON);
         // The f32 formulas round a few times per element; the sums run in f64.
         let tolerance = (1e-5, 1e-6);
         let name = |what: &str| format!("{rows}x{channels} {what}");
@@ -91,8 +91,7 @@ fn relu_keeps_nan_and_zeroes_negatives() {
     // Channel 0 holds a NaN, so its statistics and outputs are NaN; channel 1 is constant,
     // so every normalized value is 0 and ReLU gives β's positive part.
     let input = [f32::NAN, 2.0, 1.0, 2.0];
-    let (output, stats) =
-        norm_relu_kernel::forward(&input, 2, (&[1.0, 1.0], &[0.0, -0.5]), EPSILON);
+    let (output, stats) = kernel::forward(&input, 2, (&[1.0, 1.0], &[0.0, -0.5]), EPSILON);
     assert!(
         stats.mean[0].is_nan(),
         "mean of the NaN channel: {}",

@@ -7,8 +7,8 @@ use burn::tensor::{DType, Device, Tensor, TensorData};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::adam::FusedAdam;
-use super::adam_kernel::{self, AdamScalars};
+use super::FusedAdam;
+use super::kernel::{self, AdamScalars};
 
 const BETAS: (f32, f32) = (0.5, 0.999);
 const EPSILON: f32 = 1e-8;
@@ -68,7 +68,7 @@ fn kernel_follows_the_f64_formula() {
     let settings = (beta_1, beta_2, f64::from(EPSILON), f64::from(LR as f32));
     for time in 1..=4 {
         let grads = awkward_values(&mut rng, count);
-        adam_kernel::update(
+        kernel::update(
             &mut params,
             &grads,
             &mut moment_1,
@@ -77,11 +77,8 @@ fn kernel_follows_the_f64_formula() {
         );
         for (index, state) in reference.iter_mut().enumerate() {
             let (param, m1, m2) = *state;
-            *state = adam_kernel::reference_step(
-                (param, f64::from(grads[index]), m1, m2),
-                settings,
-                time,
-            );
+            *state =
+                kernel::reference_step((param, f64::from(grads[index]), m1, m2), settings, time);
             let (want_param, want_m1, want_m2) = *state;
             // Each moment takes three roundings per step. The parameter moves by about lr per
             // step at most, and that move is good to a few f32 roundings.

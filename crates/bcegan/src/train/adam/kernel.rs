@@ -1,4 +1,4 @@
-//! The element-wise Adam update of [`super::adam::FusedAdam`], on host slices.
+//! The element-wise Adam update of [`super::FusedAdam`], on host slices.
 
 use rayon::prelude::*;
 

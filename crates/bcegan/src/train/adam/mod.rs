@@ -12,7 +12,15 @@
 use burn::optim::{Adam, AdamConfig, AdamState, AdaptiveMomentumState, LearningRate, Optimizer};
 use burn::tensor::{DType, Device, Tensor};
 
-use super::adam_kernel::AdamScalars;
+// Without the flex backend only `AdamScalars` is used: no fused pass runs.
+#[cfg_attr(not(feature = "flex"), allow(dead_code))]
+mod kernel;
+#[cfg(feature = "flex")]
+mod op;
+#[cfg(all(test, feature = "flex"))]
+mod tests;
+
+use kernel::AdamScalars;
 
 /// Adam with burn's semantics (no weight decay, no AMSGrad) and a one-pass update.
 #[derive(Clone)]
@@ -81,8 +89,7 @@ impl Optimizer for FusedAdam {
             None => (1, grad.zeros_like(), grad.zeros_like()),
         };
         let scalars = self.scalars(lr, time);
-        let (tensor, moment_1, moment_2) =
-            super::adam_op::update(tensor, grad, moment_1, moment_2, scalars);
+        let (tensor, moment_1, moment_2) = fused_update(tensor, grad, moment_1, moment_2, scalars);
         let momentum = AdaptiveMomentumState::new(time, moment_1, moment_2);
         (tensor, Some(AdamState::new(momentum)))
     }
@@ -115,4 +122,19 @@ fn fused_pass_takes<const D: usize>(
         && same_kind(tensor)
         && same_kind(grad)
         && moments_match
+}
+
+#[cfg(feature = "flex")]
+use op::update as fused_update;
+
+/// Without the flex backend, `is_flex` is false, so [`FusedAdam::step`] never reaches this.
+#[cfg(not(feature = "flex"))]
+fn fused_update<const D: usize>(
+    param: Tensor<D>,
+    _grad: Tensor<D>,
+    moment_1: Tensor<D>,
+    moment_2: Tensor<D>,
+    _scalars: AdamScalars,
+) -> (Tensor<D>, Tensor<D>, Tensor<D>) {
+    (param, moment_1, moment_2)
 }
