@@ -6,12 +6,13 @@
 
 use burn::module::Module;
 use burn::nn::{BatchNorm, BatchNormConfig, LeakyRelu, LeakyReluConfig, Linear, Relu};
-use burn::tensor::activation::sigmoid;
+
 use burn::tensor::{Device, Tensor};
 use rand_chacha::ChaCha8Rng;
 
 use super::init::seeded_linear;
 use super::leaky::leaky_relu;
+use super::sigmoid::sigmoid;
 
 /// Height of the images the models take.
 pub const IMAGE_ROWS: usize = 28;

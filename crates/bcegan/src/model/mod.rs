@@ -11,6 +11,7 @@ mod init;
 mod leaky;
 mod mlp;
 mod norm_relu;
+mod sigmoid;
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};

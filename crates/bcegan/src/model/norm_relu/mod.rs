@@ -23,7 +23,7 @@ use burn::tensor::{DType, Tensor};
 
 /// Applies `norm` and then ReLU to `input` (`[batch, features]`).
 ///
-/// In training mode on the flex backend with `f32` inputs, the fused operation runs; other
+/// In training mode on the flex backend with `f32` inputs, the fused operation runs. Other
 /// cases (evaluation mode, other backends or dtypes) take burn's own modules.
 pub(crate) fn batch_norm_relu(norm: &BatchNorm, input: Tensor<2>) -> Tensor<2> {
     let device = input.device();
