@@ -331,3 +331,65 @@ fn f64_tensor_matches_burn() {
         }
     }
 }
+
+#[test]
+fn empty_tensor_has_empty_result_and_gradient() {
+    let (result, gradient) = result_and_gradient(|t| leaky_relu(t, 0.2), &[], &[], [0, 3]);
+    assert!(result.is_empty(), "result {result:?}");
+    assert!(gradient.is_empty(), "gradient {gradient:?}");
+    let plain = host_f32(leaky_relu(tensor_f32(&[], [3, 0], &cpu_device()), 0.2));
+    assert!(plain.is_empty(), "plain result {plain:?}");
+}
+
+// TODO: without autodiff, burn-flex 0.22.1's `leaky_relu` computes `slope · x` for every
+// value that is not `>= 0`, so a signaling NaN comes back quiet (bit 22 set). The fused
+// kernel returns a NaN unchanged, which matches burn's composed autodiff forward
+// (`mask_where` keeps `x`) but not the plain device. Matching both needs the flex kernel to
+// know which caller it serves.
+#[test]
+#[ignore = "the fused LeakyReLU keeps a signaling NaN that burn-flex quiets"]
+fn signaling_nan_matches_burn_bits() {
+    let values = [
+        f32::from_bits(0x7fa0_0000),
+        f32::from_bits(0xffa0_0000),
+        -1.0,
+        1.0,
+    ];
+    let device = cpu_device();
+    let ours = host_f32(leaky_relu(tensor_f32(&values, [2, 2], &device), 0.2));
+    let burn = host_f32(burn::tensor::activation::leaky_relu(
+        tensor_f32(&values, [2, 2], &device),
+        0.2,
+    ));
+    assert_same_bits("signaling NaN", "result", &values, &ours, &burn);
+}
+
+#[test]
+fn sliced_views_match_burn_bits() {
+    let shape = [64, 100];
+    let values = sample_values(70, shape[0] * shape[1]);
+    let upstream = sample_values(170, shape[0] * shape[1]);
+    let (ours_result, ours_gradient) = result_and_gradient(
+        |t| leaky_relu(t.slice([2..60, 0..100]), 0.2).pad((0, 0, 2, 4), 0.0),
+        &values,
+        &upstream,
+        shape,
+    );
+    let (burn_result, burn_gradient) = result_and_gradient(
+        |t| {
+            burn::tensor::activation::leaky_relu(t.slice([2..60, 0..100]), 0.2)
+                .pad((0, 0, 2, 4), 0.0)
+        },
+        &values,
+        &upstream,
+        shape,
+    );
+    assert_same_bits("row slice", "result", &values, &ours_result, &burn_result);
+    assert_same_bits(
+        "row slice",
+        "gradient",
+        &values,
+        &ours_gradient,
+        &burn_gradient,
+    );
+}

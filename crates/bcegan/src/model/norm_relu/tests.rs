@@ -198,3 +198,216 @@ fn evaluation_mode_uses_running_statistics() {
         .collect();
     assert_eq!(output, expected);
 }
+
+/// Compares the six results of [`both_paths`] within the tolerance of
+/// `matches_burn_batch_norm_and_relu`.
+fn assert_paths_agree(rows: usize, channels: usize, seed: u64) {
+    let names = [
+        "output",
+        "input gradient",
+        "gamma gradient",
+        "beta gradient",
+        "running mean",
+        "running variance",
+    ];
+    let [fused, burn] = both_paths(rows, channels, seed);
+    for ((fused, burn), name) in fused.iter().zip(&burn).zip(names) {
+        let burn: Vec<f64> = burn.iter().map(|&v| f64::from(v)).collect();
+        assert_close(
+            fused,
+            &burn,
+            (1e-4, 1e-6),
+            &format!("{rows}x{channels} {name}"),
+        );
+    }
+}
+
+#[test]
+fn small_and_ragged_batches_match_burn() {
+    // One row has variance 0, and 17 and 33 rows leave a short last part.
+    for (rows, channels) in [(1, 5), (2, 3), (17, 1), (33, 9), (1, 1)] {
+        assert_paths_agree(rows, channels, 31);
+    }
+}
+
+/// Output, input gradient and γ/β gradients (empty when absent) of `forward` on a module
+/// whose γ and β track gradients only when `track_affine`, for an input that tracks one only
+/// when `track_input`.
+fn outputs_and_grads(
+    forward: impl Fn(&BatchNorm, Tensor<2>) -> Tensor<2>,
+    track_input: bool,
+    track_affine: bool,
+    input_of: impl Fn(&Device) -> Tensor<2>,
+) -> [Vec<f32>; 4] {
+    let device = Device::flex().autodiff();
+    let norm: BatchNorm = BatchNormConfig::new(4).init(&device);
+    let norm = if track_affine { norm } else { norm.no_grad() };
+    let input = input_of(&device);
+    let input = if track_input {
+        input.require_grad()
+    } else {
+        input
+    };
+    let output = forward(&norm, input.clone());
+    let weights = Tensor::<2>::from_data(
+        TensorData::new(
+            (0..output.shape().num_elements())
+                .map(|i| (i as f32 * 0.37).sin())
+                .collect::<Vec<f32>>(),
+            output.shape(),
+        ),
+        &device,
+    );
+    let grads = (output.clone() * weights).sum().backward();
+    let host = |tensor: Option<Tensor<2>>| {
+        tensor
+            .map(|t| t.into_data().try_to_vec::<f32>().expect("f32"))
+            .unwrap_or_default()
+    };
+    let host_1 = |tensor: Option<Tensor<1>>| host(tensor.map(|t| t.unsqueeze::<2>()));
+    [
+        host(Some(output.inner())),
+        host(input.grad(&grads)),
+        host_1(norm.gamma.val().grad(&grads)),
+        host_1(norm.beta.val().grad(&grads)),
+    ]
+}
+
+fn burn_norm_relu(norm: &BatchNorm, input: Tensor<2>) -> Tensor<2> {
+    Relu::new().forward(norm.forward(input))
+}
+
+fn assert_outputs_agree(case: &str, fused: &[Vec<f32>; 4], burn: &[Vec<f32>; 4]) {
+    let names = [
+        "output",
+        "input gradient",
+        "gamma gradient",
+        "beta gradient",
+    ];
+    for ((fused, burn), name) in fused.iter().zip(burn).zip(names) {
+        let burn: Vec<f64> = burn.iter().map(|&v| f64::from(v)).collect();
+        assert_close(fused, &burn, (1e-4, 1e-6), &format!("{case}: {name}"));
+    }
+}
+
+#[test]
+fn tracking_combinations_match_burn() {
+    let mut rng = ChaCha8Rng::seed_from_u64(32);
+    let data = inputs(&mut rng, 24, 4);
+    let input_of =
+        |device: &Device| Tensor::<2>::from_data(TensorData::new(data.clone(), [24, 4]), device);
+    for (track_input, track_affine) in [(true, false), (false, true), (true, true)] {
+        let fused = outputs_and_grads(batch_norm_relu, track_input, track_affine, input_of);
+        let burn = outputs_and_grads(burn_norm_relu, track_input, track_affine, input_of);
+        let case = format!("input tracked {track_input}, affine tracked {track_affine}");
+        assert_outputs_agree(&case, &fused, &burn);
+    }
+}
+
+#[test]
+fn views_of_the_input_match_burn() {
+    let mut rng = ChaCha8Rng::seed_from_u64(33);
+    let data = inputs(&mut rng, 40, 8);
+    let base =
+        |device: &Device| Tensor::<2>::from_data(TensorData::new(data.clone(), [40, 8]), device);
+    type View = fn(Tensor<2>) -> Tensor<2>;
+    let views: [(&str, View); 3] = [
+        ("transposed", |t| t.reshape([4, 80]).transpose()),
+        ("column slice", |t| t.slice([0..40, 2..6])),
+        ("row slice", |t| t.slice([5..29, 0..4])),
+    ];
+    for (name, view) in views {
+        let input_of = |device: &Device| view(base(device));
+        let fused = outputs_and_grads(batch_norm_relu, true, true, input_of);
+        let burn = outputs_and_grads(burn_norm_relu, true, true, input_of);
+        assert_outputs_agree(name, &fused, &burn);
+    }
+}
+
+#[test]
+fn input_feeding_two_operations_matches_burn() {
+    let mut rng = ChaCha8Rng::seed_from_u64(34);
+    let data = inputs(&mut rng, 20, 4);
+    let input_of =
+        |device: &Device| Tensor::<2>::from_data(TensorData::new(data.clone(), [20, 4]), device);
+    let twice = |forward: fn(&BatchNorm, Tensor<2>) -> Tensor<2>| {
+        move |norm: &BatchNorm, input: Tensor<2>| {
+            forward(norm, input.clone()) + forward(norm, input.clone() * 2.0) + input
+        }
+    };
+    let fused = outputs_and_grads(twice(batch_norm_relu), true, true, input_of);
+    let burn = outputs_and_grads(twice(burn_norm_relu), true, true, input_of);
+    assert_outputs_agree("two uses", &fused, &burn);
+}
+
+#[test]
+fn extreme_values_match_burn() {
+    let cases: [(&str, Vec<f32>); 4] = [
+        (
+            "huge",
+            vec![1e30, -1e30, 3e29, 0.0, 1e30, 1e30, -2e30, 5e29],
+        ),
+        (
+            "tiny",
+            vec![1e-40, -1e-40, 3e-41, 0.0, 1e-42, 1e-40, -2e-40, 5e-41],
+        ),
+        ("constant", vec![7.0; 8]),
+        ("nan", vec![f32::NAN, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]),
+    ];
+    for (name, values) in cases {
+        let input_of = |device: &Device| {
+            Tensor::<2>::from_data(TensorData::new(values.clone(), [2, 4]), device)
+        };
+        let fused = outputs_and_grads(batch_norm_relu, true, true, input_of);
+        let burn = outputs_and_grads(burn_norm_relu, true, true, input_of);
+        // NaNs match any NaN; the rest match within a relative 1e-4.
+        for (index, (f, b)) in fused.iter().zip(&burn).enumerate() {
+            for (i, (x, y)) in f.iter().zip(b).enumerate() {
+                let same = x.to_bits() == y.to_bits()
+                    || (x.is_nan() && y.is_nan())
+                    || (x - y).abs() <= 1e-4 * y.abs().max(1e-30);
+                assert!(
+                    same,
+                    "{name}: result {index} element {i}: fused {x}, burn {y}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn empty_batch_does_not_panic() {
+    let device = Device::flex().autodiff();
+    let norm: BatchNorm = BatchNormConfig::new(3).init(&device);
+    let input = Tensor::<2>::zeros([0, 3], &device).require_grad();
+    let output = batch_norm_relu(&norm, input.clone());
+    assert_eq!(output.dims(), [0, 3]);
+    let grads = output.sum().backward();
+    let grad = input.grad(&grads).map(|g| g.dims());
+    assert!(
+        matches!(grad, None | Some([0, 3])),
+        "input gradient {grad:?}"
+    );
+}
+
+#[test]
+fn wrong_channel_count_matches_burns_error() {
+    // burn's BatchNorm rejects an input whose channel count differs from its own. The fused
+    // path must not return a tensor with made-up channels.
+    let device = Device::flex().autodiff();
+    let norm: BatchNorm = BatchNormConfig::new(4).init(&device);
+    for channels in [3, 5] {
+        let input = Tensor::<2>::ones([6, channels], &device);
+        let fused = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            batch_norm_relu(&norm, input.clone()).dims()
+        }));
+        let burn = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            burn_norm_relu(&norm, input.clone()).dims()
+        }));
+        assert_eq!(
+            fused.is_err(),
+            burn.is_err(),
+            "{channels} channels: fused {fused:?}, burn {burn:?}"
+        );
+    }
+}

@@ -134,3 +134,56 @@ fn transposed_and_f64_inputs_match_burn() {
         .expect("f64");
     assert_eq!(fused, burn, "f64");
 }
+
+#[test]
+fn input_feeding_two_operations_matches_burn() {
+    let mut rng = ChaCha8Rng::seed_from_u64(41);
+    let shape = [16, 33];
+    let count = shape[0] * shape[1];
+    let input = values(&mut rng, count);
+    let weights: Vec<f32> = (0..count).map(|_| rng.random_range(-2.0..2.0)).collect();
+    fn fused_twice(x: Tensor<2>) -> Tensor<2> {
+        sigmoid(x.clone()) * 3.0 + sigmoid(x.clone() * 0.5) + x.exp()
+    }
+    fn burn_twice(x: Tensor<2>) -> Tensor<2> {
+        burn_sigmoid(x.clone()) * 3.0 + burn_sigmoid(x.clone() * 0.5) + x.exp()
+    }
+    let (fused_output, fused_grad) = output_and_grad(fused_twice, &input, &weights, shape);
+    let (burn_output, burn_grad) = output_and_grad(burn_twice, &input, &weights, shape);
+    assert_eq!(fused_output, burn_output, "outputs");
+    assert_eq!(fused_grad, burn_grad, "gradients");
+}
+
+#[test]
+fn sliced_and_flipped_inputs_match_burn() {
+    let mut rng = ChaCha8Rng::seed_from_u64(42);
+    let input = values(&mut rng, 40 * 50);
+    let weights = vec![1.0f32; 40 * 50];
+    type Activation = fn(Tensor<2>) -> Tensor<2>;
+    // Each case: a name, the fused path and burn's path through the same view.
+    let views: [(&str, Activation, Activation); 2] = [
+        (
+            "sliced",
+            |x| sigmoid(x.slice([3..30, 5..45])).pad((5, 5, 3, 10), 0.0),
+            |x| burn_sigmoid(x.slice([3..30, 5..45])).pad((5, 5, 3, 10), 0.0),
+        ),
+        (
+            "flipped",
+            |x| sigmoid(x.flip([1])).flip([1]),
+            |x| burn_sigmoid(x.flip([1])).flip([1]),
+        ),
+    ];
+    for (name, fused, burn) in views {
+        let (fused_output, fused_grad) = output_and_grad(fused, &input, &weights, [40, 50]);
+        let (burn_output, burn_grad) = output_and_grad(burn, &input, &weights, [40, 50]);
+        assert_eq!(fused_output, burn_output, "{name}: outputs");
+        assert_eq!(fused_grad, burn_grad, "{name}: gradients");
+    }
+}
+
+#[test]
+fn empty_tensor_has_empty_output_and_grad() {
+    let (output, grad) = output_and_grad(sigmoid, &[], &[], [0, 5]);
+    assert!(output.is_empty(), "output {output:?}");
+    assert!(grad.is_empty(), "gradient {grad:?}");
+}

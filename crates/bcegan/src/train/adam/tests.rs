@@ -222,3 +222,134 @@ fn other_dtypes_take_burns_path() {
     );
     assert_eq!(fused_state.expect("a state").momentum.time, 1);
 }
+
+/// Runs one fused and one burn step on `param` and `grad` (plain flex) and then a second
+/// step from each one's state, and checks that both give the same bits.
+fn assert_two_steps_match_burn(param: Tensor<2>, grad: Tensor<2>, case: &str) {
+    let fused = FusedAdam::new(BETAS.0, BETAS.1, EPSILON);
+    let burn = AdamConfig::new()
+        .with_beta_1(BETAS.0)
+        .with_beta_2(BETAS.1)
+        .with_epsilon(EPSILON)
+        .build();
+    let (fused_param, fused_state) = fused.step(LR, param.clone(), grad.clone(), None);
+    let (burn_param, burn_state) = burn.step(LR, param, grad.clone(), None);
+    assert_same_bits(
+        fused_param.clone(),
+        burn_param.clone(),
+        &format!("{case}, step 1"),
+    );
+    let (fused_param, fused_state) = fused.step(LR, fused_param, grad.clone(), fused_state);
+    let (burn_param, burn_state) = burn.step(LR, burn_param, grad, burn_state);
+    assert_same_bits(fused_param, burn_param, &format!("{case}, step 2"));
+    let (fused_state, burn_state) = (
+        fused_state.expect("a fused state").momentum,
+        burn_state.expect("a burn state").momentum,
+    );
+    assert_eq!(fused_state.time, burn_state.time, "{case}: time");
+    assert_same_bits(
+        fused_state.moment_1,
+        burn_state.moment_1,
+        &format!("{case}, moment 1"),
+    );
+    assert_same_bits(
+        fused_state.moment_2,
+        burn_state.moment_2,
+        &format!("{case}, moment 2"),
+    );
+}
+
+#[test]
+fn step_leaves_model_clone_unchanged() {
+    let device = device();
+    let model = layer(&device);
+    let kept = model.clone();
+    let before = bits(kept.weight.val());
+    let (trained, _) = train(fused(), model, &mut ChaCha8Rng::seed_from_u64(21), 2);
+    assert_ne!(
+        bits(trained.weight.val()),
+        before,
+        "training changed nothing"
+    );
+    assert_eq!(bits(kept.weight.val()), before, "the kept clone changed");
+}
+
+#[test]
+fn step_leaves_saved_state_unchanged() {
+    let mut rng = ChaCha8Rng::seed_from_u64(22);
+    let (model, optimizer) = train(fused(), layer(&device()), &mut rng, 2);
+    let saved = optimizer.clone();
+    let before = saved.clone().into_bytes().expect("state bytes");
+    let _ = train(optimizer, model, &mut rng, 2);
+    let after = saved.into_bytes().expect("state bytes");
+    assert!(before == after, "a later step changed a saved state");
+}
+
+#[test]
+fn views_and_shared_buffers_match_burn() {
+    let device = Device::flex();
+    let mut rng = ChaCha8Rng::seed_from_u64(23);
+    let tensor = |rng: &mut ChaCha8Rng, shape: [usize; 2]| {
+        Tensor::<2>::from_data(
+            TensorData::new(awkward_values(rng, shape[0] * shape[1]), shape),
+            &device,
+        )
+    };
+    let (param, grad) = (tensor(&mut rng, [40, 30]), tensor(&mut rng, [30, 40]));
+    assert_two_steps_match_burn(param.clone(), grad.clone().transpose(), "transposed grad");
+    assert_two_steps_match_burn(grad.clone().transpose(), param.clone(), "transposed param");
+    let wide = tensor(&mut rng, [40, 50]);
+    assert_two_steps_match_burn(
+        wide.clone().slice([0..40, 10..40]),
+        param.clone(),
+        "sliced param",
+    );
+    assert_two_steps_match_burn(param.clone(), param.clone(), "grad is the param");
+    let row = tensor(&mut rng, [1, 30]);
+    assert_two_steps_match_burn(param.clone(), row.expand([40, 30]), "broadcast grad");
+    let large = tensor(&mut rng, [300, 300]);
+    assert_two_steps_match_burn(large.clone(), large.clone().flip([0]), "flipped grad");
+}
+
+#[test]
+fn empty_and_single_params_match_burn() {
+    let device = Device::flex();
+    let empty = Tensor::<2>::zeros([0, 4], &device);
+    assert_two_steps_match_burn(empty.clone(), empty, "empty");
+    let one = Tensor::<2>::from_data(TensorData::new(vec![0.5f32], [1, 1]), &device);
+    let grad = Tensor::<2>::from_data(TensorData::new(vec![-3.0f32], [1, 1]), &device);
+    assert_two_steps_match_burn(one, grad, "one element");
+}
+
+#[test]
+fn non_finite_grads_match_burn() {
+    let device = Device::flex();
+    let values = vec![
+        f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::MAX,
+        f32::MIN,
+        1e30,
+        -1e-30,
+        0.0,
+    ];
+    let grad = Tensor::<2>::from_data(TensorData::new(values, [2, 4]), &device);
+    let param = Tensor::<2>::ones([2, 4], &device);
+    assert_two_steps_match_burn(param, grad, "non-finite grads");
+}
+
+#[test]
+fn f16_params_take_burns_path() {
+    let device = Device::flex();
+    let mut rng = ChaCha8Rng::seed_from_u64(24);
+    let tensor = |values: Vec<f32>| {
+        Tensor::<1>::from_data(TensorData::new(values, [64]), (&device, DType::F16))
+    };
+    let param = tensor(awkward_values(&mut rng, 64));
+    let grad = tensor(awkward_values(&mut rng, 64));
+    let fused = FusedAdam::new(BETAS.0, BETAS.1, EPSILON);
+    let (fused_param, fused_state) = fused.step(LR, param.clone(), grad.clone(), None);
+    let (fused_param, _) = fused.step(LR, fused_param, grad, fused_state);
+    assert_eq!(fused_param.dtype(), DType::F16);
+}
