@@ -28,9 +28,12 @@ use burn::tensor::{DType, Tensor};
 pub(crate) fn batch_norm_relu(norm: &BatchNorm, input: Tensor<2>) -> Tensor<2> {
     let device = input.device();
     let training = device.is_autodiff() && norm.training.is_enabled();
+    // The kernels read all three tensors as `f32`, so a β of another dtype would reach them
+    // as an empty slice and silently act as β = 0.
     let takes_fused_path = training
         && input.dtype() == DType::F32
         && norm.gamma.val().dtype() == DType::F32
+        && norm.beta.val().dtype() == DType::F32
         && crate::device::is_flex(&device);
     if !takes_fused_path {
         return Relu::new().forward(norm.forward(input));

@@ -411,3 +411,37 @@ fn wrong_channel_count_matches_burns_error() {
         );
     }
 }
+
+#[test]
+fn beta_of_another_dtype_matches_burn() {
+    // Only the input's and γ's dtypes decide the path, so a β of another dtype reaches the
+    // kernel, which reads it as `f32`.
+    let device = Device::flex().autodiff();
+    let mut rng = ChaCha8Rng::seed_from_u64(35);
+    let data = inputs(&mut rng, 12, 3);
+    let run = |forward: fn(&BatchNorm, Tensor<2>) -> Tensor<2>| {
+        let mut norm: BatchNorm = BatchNormConfig::new(3).init(&device);
+        let beta = Tensor::<1>::from_data(
+            TensorData::new(vec![0.5f64, 1.0, -0.25], [3]),
+            (&device, burn::tensor::DType::F64),
+        );
+        norm.beta = burn::module::Param::from_tensor(beta);
+        let input = Tensor::<2>::from_data(TensorData::new(data.clone(), [12, 3]), &device);
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            forward(&norm, input)
+                .cast(burn::tensor::DType::F32)
+                .into_data()
+                .try_to_vec::<f32>()
+                .expect("f32")
+        }))
+    };
+    let fused = run(batch_norm_relu);
+    let burn = run(burn_norm_relu);
+    match (&fused, &burn) {
+        (Ok(fused), Ok(burn)) => {
+            let burn: Vec<f64> = burn.iter().map(|&v| f64::from(v)).collect();
+            assert_close(fused, &burn, (1e-4, 1e-6), "f64 beta output");
+        }
+        _ => assert_eq!(fused.is_err(), burn.is_err(), "only one side panicked"),
+    }
+}
