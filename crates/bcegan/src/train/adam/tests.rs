@@ -353,3 +353,37 @@ fn f16_params_take_burns_path() {
     let (fused_param, _) = fused.step(LR, fused_param, grad, fused_state);
     assert_eq!(fused_param.dtype(), DType::F16);
 }
+
+#[test]
+fn edge_hyperparameters_match_burn() {
+    let device = Device::flex();
+    let mut rng = ChaCha8Rng::seed_from_u64(25);
+    let param =
+        Tensor::<1>::from_data(TensorData::new(awkward_values(&mut rng, 50), [50]), &device);
+    let grad = Tensor::<1>::from_data(TensorData::new(awkward_values(&mut rng, 50), [50]), &device);
+    let cases = [
+        (0.0, 0.0, 0.0, 1e-3),
+        (1.0, 0.999, 1e-8, 1e-3),
+        (0.9, 1.0, 1e-8, 1e-3),
+        (0.5, 0.999, 1e30, 1e40),
+    ];
+    for (beta_1, beta_2, epsilon, lr) in cases {
+        let fused = FusedAdam::new(beta_1, beta_2, epsilon);
+        let burn = AdamConfig::new()
+            .with_beta_1(beta_1)
+            .with_beta_2(beta_2)
+            .with_epsilon(epsilon)
+            .build();
+        let (mut fused_param, mut fused_state) = (param.clone(), None);
+        let (mut burn_param, mut burn_state) = (param.clone(), None);
+        for step in 1..=3 {
+            (fused_param, fused_state) = fused.step(lr, fused_param, grad.clone(), fused_state);
+            (burn_param, burn_state) = burn.step(lr, burn_param, grad.clone(), burn_state);
+            assert_same_bits(
+                fused_param.clone().unsqueeze(),
+                burn_param.clone().unsqueeze(),
+                &format!("betas ({beta_1}, {beta_2}), epsilon {epsilon}, lr {lr}, step {step}"),
+            );
+        }
+    }
+}
