@@ -85,7 +85,7 @@ impl MlpGenerator {
         for block in &self.blocks {
             x = block.forward(x);
         }
-        sigmoid(self.output.forward(x))
+        sigmoid(linear(&self.output, x))
     }
 }
 
