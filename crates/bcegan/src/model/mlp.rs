@@ -12,6 +12,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::init::seeded_linear;
 use super::leaky::leaky_relu;
+use super::linear::linear;
 use super::sigmoid::sigmoid;
 
 /// Height of the images the models take.
@@ -52,7 +53,7 @@ impl GeneratorBlock {
     fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         // `activation` is a ReLU; the fused operation applies it, or burn's when it does not
         // run (see `batch_norm_relu`).
-        super::norm_relu::batch_norm_relu(&self.norm, self.linear.forward(x))
+        super::norm_relu::batch_norm_relu(&self.norm, linear(&self.linear, x))
     }
 }
 
@@ -84,7 +85,7 @@ impl MlpGenerator {
         for block in &self.blocks {
             x = block.forward(x);
         }
-        sigmoid(self.output.forward(x))
+        sigmoid(linear(&self.output, x))
     }
 }
 
@@ -108,7 +109,7 @@ impl DiscriminatorBlock {
     fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         // The fused LeakyReLU gives the same bits as `self.activation.forward`, in fewer
         // passes. The `LeakyRelu` field stays for its slope and the module's structure.
-        leaky_relu(self.linear.forward(x), self.activation.negative_slope)
+        leaky_relu(linear(&self.linear, x), self.activation.negative_slope)
     }
 }
 
@@ -140,6 +141,6 @@ impl MlpDiscriminator {
         for block in &self.blocks {
             x = block.forward(x);
         }
-        self.output.forward(x)
+        linear(&self.output, x)
     }
 }

@@ -9,6 +9,7 @@
 mod dcgan;
 mod init;
 mod leaky;
+mod linear;
 mod mlp;
 mod norm_relu;
 mod sigmoid;

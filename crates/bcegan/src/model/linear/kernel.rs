@@ -1,0 +1,170 @@
+//! Host kernels of the fused Linear operation on `f32` matrices: the matrix products through
+//! the `gemm` crate, called as burn-flex 0.22.1 calls it, and the bias passes.
+
+use rayon::prelude::*;
+
+/// Rows per part of the bias add and of the bias gradient's column sums.
+const PART_ROWS: usize = 16;
+
+/// Work, in multiply-adds `m·n·k`, from which a product runs on all rayon threads: the rule
+/// of burn-flex 0.22.1 (`PARALLEL_THRESHOLD` in `ops/matmul.rs`), so that the fused products
+/// use the threads as burn's do. With gemm 0.19 the bits do not rest on it: this crate's
+/// tests found the same products with every call run in parallel.
+const PARALLEL_THRESHOLD: usize = 192 * 192 * 192;
+
+/// A read-only `rows × cols` matrix whose element (i, j) is
+/// `values[i · row_stride + j · col_stride]`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MatrixView<'a> {
+    pub values: &'a [f32],
+    pub rows: usize,
+    pub cols: usize,
+    pub row_stride: usize,
+    pub col_stride: usize,
+}
+
+impl<'a> MatrixView<'a> {
+    /// Views `values` as a `rows × cols` matrix in row-major order.
+    pub fn row_major(values: &'a [f32], rows: usize, cols: usize) -> Self {
+        Self {
+            values,
+            rows,
+            cols,
+            row_stride: cols,
+            col_stride: 1,
+        }
+    }
+
+    /// Returns the transpose, as a view of the same values.
+    pub fn transposed(self) -> Self {
+        Self {
+            values: self.values,
+            rows: self.cols,
+            cols: self.rows,
+            row_stride: self.col_stride,
+            col_stride: self.row_stride,
+        }
+    }
+
+    /// Returns whether every element lies inside `values` and both strides fit in `isize`.
+    fn fits(&self) -> bool {
+        if isize::try_from(self.row_stride).is_err() || isize::try_from(self.col_stride).is_err() {
+            return false;
+        }
+        if self.rows == 0 || self.cols == 0 {
+            return true;
+        }
+        let last = (self.rows - 1)
+            .checked_mul(self.row_stride)
+            .zip((self.cols - 1).checked_mul(self.col_stride))
+            .and_then(|(row, col)| row.checked_add(col));
+        last.is_some_and(|last| last < self.values.len())
+    }
+}
+
+/// Returns the product `lhs · rhs` in row-major order, or `None` when the inner dimensions
+/// differ or a view does not fit its values.
+pub(crate) fn matmul(lhs: MatrixView<'_>, rhs: MatrixView<'_>) -> Option<Vec<f32>> {
+    let mut product = vec![0.0; lhs.rows.checked_mul(rhs.cols)?];
+    gemm_into(&mut product, lhs, rhs).then_some(product)
+}
+
+/// Writes `lhs · rhs` into `product` (`lhs.rows × rhs.cols`, row-major) with one `gemm::gemm`
+/// call: the arguments burn-flex 0.22.1's `matmul_2d_strided` passes for views with these
+/// strides, including the parallelism rule. Returns false, writing nothing, when the sizes
+/// do not match or a view does not fit its values.
+#[allow(unsafe_code)]
+fn gemm_into(product: &mut [f32], lhs: MatrixView<'_>, rhs: MatrixView<'_>) -> bool {
+    let (m, n, k) = (lhs.rows, rhs.cols, lhs.cols);
+    let valid = lhs.fits()
+        && rhs.fits()
+        && rhs.rows == k
+        && m.checked_mul(n) == Some(product.len())
+        && isize::try_from(n).is_ok();
+    if !valid {
+        return false;
+    }
+
+    let parallelism = if m.saturating_mul(n).saturating_mul(k) >= PARALLEL_THRESHOLD {
+        gemm::Parallelism::Rayon(0)
+    } else {
+        gemm::Parallelism::None
+    };
+
+    // SAFETY: `gemm` reads lhs(i, l) at `lhs.values + i·row_stride + l·col_stride` for i < m,
+    // l < k, and rhs(l, j) likewise for l < k, j < n. `fits` checked that the largest such
+    // offset of each view lies inside its slice, and that the strides fit in `isize`. It
+    // writes product(i, j) at `i·n + j` < m·n = `product.len()`, and n fits in `isize`. The
+    // output is a `&mut` borrow, so it overlaps neither input. `read_dst` is false, so the
+    // zeros in `product` are never read, and the conjugation flags have no effect on f32.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            product.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            lhs.values.as_ptr(),
+            lhs.col_stride as isize,
+            lhs.row_stride as isize,
+            rhs.values.as_ptr(),
+            rhs.col_stride as isize,
+            rhs.row_stride as isize,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+    true
+}
+
+/// Adds `bias` to every row of `output` (row-major, `bias.len()` columns), with parts of
+/// [`PART_ROWS`] rows spread over the rayon pool. Each sum is one `f32` addition, so the
+/// result matches burn's broadcast add bit for bit.
+pub(crate) fn add_bias(output: &mut [f32], bias: &[f32]) {
+    if bias.is_empty() {
+        return;
+    }
+    output
+        .par_chunks_mut(bias.len() * PART_ROWS)
+        .for_each(|part| {
+            for row in part.chunks_exact_mut(bias.len()) {
+                for (value, &shift) in row.iter_mut().zip(bias) {
+                    *value += shift;
+                }
+            }
+        });
+}
+
+/// Returns the sum over the rows of `upstream` (row-major, `cols` columns): the bias
+/// gradient. Each part of [`PART_ROWS`] rows is summed in `f64` on one thread and the parts
+/// are added in order, so the result does not depend on the number of threads.
+pub(crate) fn column_sums(upstream: &[f32], cols: usize) -> Vec<f32> {
+    if cols == 0 {
+        return Vec::new();
+    }
+    let parts: Vec<Vec<f64>> = upstream
+        .par_chunks(cols * PART_ROWS)
+        .map(|part| {
+            let mut sums = vec![0.0; cols];
+            for row in part.chunks_exact(cols) {
+                for (sum, &value) in sums.iter_mut().zip(row) {
+                    *sum += f64::from(value);
+                }
+            }
+            sums
+        })
+        .collect();
+    let mut total = vec![0.0f64; cols];
+    for part in parts {
+        for (sum, value) in total.iter_mut().zip(part) {
+            *sum += value;
+        }
+    }
+    total.into_iter().map(|sum| sum as f32).collect()
+}
