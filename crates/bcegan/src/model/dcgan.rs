@@ -17,6 +17,7 @@ use burn::tensor::activation::tanh;
 use burn::tensor::{Device, Tensor};
 use rand_chacha::ChaCha8Rng;
 
+use super::conv_transpose::conv_transpose2d;
 use super::init::{seeded_batch_norm, seeded_conv_transpose2d, seeded_conv2d};
 use super::leaky::leaky_relu;
 use super::mlp::{IMAGE_COLS, IMAGE_ROWS, IMAGE_SIZE};
@@ -51,8 +52,11 @@ pub struct UpBlock {
 
 impl UpBlock {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        // The fused transposed convolution runs one matrix product for the whole batch
+        // instead of one per image. The `ConvTranspose2d` field keeps the weights and the
+        // module's structure.
         self.activation
-            .forward(self.norm.forward(self.conv.forward(x)))
+            .forward(self.norm.forward(conv_transpose2d(&self.conv, x)))
     }
 }
 
@@ -90,7 +94,7 @@ impl DcganGenerator {
         for block in &self.blocks {
             x = block.forward(x);
         }
-        tanh(self.output.forward(x)).reshape([batch, IMAGE_SIZE])
+        tanh(conv_transpose2d(&self.output, x)).reshape([batch, IMAGE_SIZE])
     }
 }
 

@@ -6,6 +6,7 @@
 //! they run. The pairs differ in pixel range: the MLP works on [0, 1] and the DCGAN on
 //! [−1, 1]; [`ModelKind::to_model_range`] and [`ModelKind::to_pixels`] convert.
 
+mod conv_transpose;
 mod dcgan;
 mod init;
 mod leaky;

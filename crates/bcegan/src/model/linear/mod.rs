@@ -8,7 +8,7 @@
 //! in `f64`, so that gradient agrees with burn's to `f32` rounding, not bit for bit.
 
 #[cfg(feature = "flex")]
-mod kernel;
+pub(crate) mod kernel;
 #[cfg(feature = "flex")]
 mod op;
 #[cfg(all(test, feature = "flex"))]
