@@ -54,9 +54,9 @@ impl UpBlock {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         // The fused transposed convolution runs one matrix product for the whole batch
         // instead of one per image. The `ConvTranspose2d` field keeps the weights and the
-        // module's structure.
-        self.activation
-            .forward(self.norm.forward(conv_transpose2d(&self.conv, x)))
+        // module's structure. `activation` is a ReLU; the fused BatchNorm and ReLU applies
+        // it, or burn's when it does not run (see `batch_norm_relu`).
+        super::norm_relu::batch_norm_relu(&self.norm, conv_transpose2d(&self.conv, x))
     }
 }
 

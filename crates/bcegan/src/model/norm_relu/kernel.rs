@@ -232,27 +232,29 @@ fn input_gradient(
 /// Returns the gradient that the ReLU passes back: 0 where its output `y` is 0 (the input
 /// was at most 0), else `g`, also where `y` is NaN.
 #[inline(always)]
-fn passed(y: f32, g: f32) -> f32 {
+pub(super) fn passed(y: f32, g: f32) -> f32 {
     if y <= 0.0 { 0.0 } else { g }
 }
 
 /// Returns the normalized value `(x − mean) / std`, in burn's order of operations.
 #[inline(always)]
-fn normalized(x: f32, mean: f32, std: f32) -> f32 {
+pub(super) fn normalized(x: f32, mean: f32, std: f32) -> f32 {
     (x - mean) / std
 }
 
 /// Computes [`forward`] and [`backward`] in `f64` from the textbook formulas, one element at
-/// a time, for tests. Returns the output, the mean, the biased variance and the three gradients.
+/// a time, for tests, on an input `[rows, channels, positions]` (`positions` is 1 for the
+/// 2-D kernels). Returns the output, the mean, the biased variance and the three gradients.
 #[cfg(test)]
 pub(crate) fn reference(
     (input, upstream): (&[f32], &[f32]),
-    channels: usize,
+    (channels, positions): (usize, usize),
     (gamma, beta): (&[f32], &[f32]),
     epsilon: f64,
 ) -> (Vec<f64>, Vec<f64>, Vec<f64>, [Vec<f64>; 3]) {
-    let rows = input.len() / channels;
-    let value = |r: usize, c: usize| f64::from(input[r * channels + c]);
+    let rows = input.len() / (channels * positions);
+    let count = (rows * positions) as f64;
+    let index = |r: usize, c: usize, p: usize| (r * channels + c) * positions + p;
     let mut output = vec![0.0; input.len()];
     let (mut means, mut variances) = (vec![0.0; channels], vec![0.0; channels]);
     let mut grads = [
@@ -261,26 +263,34 @@ pub(crate) fn reference(
         vec![0.0; channels],
     ];
     for c in 0..channels {
-        let mean = (0..rows).map(|r| value(r, c)).sum::<f64>() / rows as f64;
-        let variance = (0..rows).map(|r| (value(r, c) - mean).powi(2)).sum::<f64>() / rows as f64;
+        let indices: Vec<usize> = (0..rows)
+            .flat_map(|r| (0..positions).map(move |p| index(r, c, p)))
+            .collect();
+        let value = |i: usize| f64::from(input[i]);
+        let mean = indices.iter().map(|&i| value(i)).sum::<f64>() / count;
+        let variance = indices
+            .iter()
+            .map(|&i| (value(i) - mean).powi(2))
+            .sum::<f64>()
+            / count;
         let std = (variance + epsilon).sqrt();
         let (g_c, b_c) = (f64::from(gamma[c]), f64::from(beta[c]));
-        let mut passed = vec![0.0; rows];
-        for r in 0..rows {
-            let shifted = (value(r, c) - mean) / std * g_c + b_c;
-            output[r * channels + c] = shifted.max(0.0);
-            passed[r] = if shifted > 0.0 {
-                f64::from(upstream[r * channels + c])
+        let normalized = |i: usize| (value(i) - mean) / std;
+        let mut passed = vec![0.0; input.len()];
+        for &i in &indices {
+            let shifted = normalized(i) * g_c + b_c;
+            output[i] = shifted.max(0.0);
+            passed[i] = if shifted > 0.0 {
+                f64::from(upstream[i])
             } else {
                 0.0
             };
         }
-        let normalized = |r: usize| (value(r, c) - mean) / std;
-        let beta_grad: f64 = passed.iter().sum();
-        let gamma_grad: f64 = (0..rows).map(|r| passed[r] * normalized(r)).sum();
-        for r in 0..rows {
-            grads[0][r * channels + c] = g_c / std
-                * (passed[r] - beta_grad / rows as f64 - normalized(r) * gamma_grad / rows as f64);
+        let beta_grad: f64 = indices.iter().map(|&i| passed[i]).sum();
+        let gamma_grad: f64 = indices.iter().map(|&i| passed[i] * normalized(i)).sum();
+        for &i in &indices {
+            grads[0][i] =
+                g_c / std * (passed[i] - beta_grad / count - normalized(i) * gamma_grad / count);
         }
         (grads[1][c], grads[2][c]) = (gamma_grad, beta_grad);
         (means[c], variances[c]) = (mean, variance);

@@ -1,5 +1,5 @@
-//! BatchNorm followed by ReLU for the MLP generator's blocks, as one fused operation while
-//! training.
+//! BatchNorm followed by ReLU for the generators' blocks (the MLP's `[batch, features]` and
+//! the DCGAN's `[batch, channels, height, width]`), as one fused operation while training.
 //!
 //! burn's BatchNorm trains through about fifteen tensor passes (transposed copies for the
 //! statistics, the normalization, the backward formula), each on one thread, and the ReLU
@@ -15,22 +15,31 @@
 mod kernel;
 #[cfg(feature = "flex")]
 mod op;
+#[cfg(feature = "flex")]
+mod spatial;
 #[cfg(all(test, feature = "flex"))]
 mod tests;
 
 use burn::nn::{BatchNorm, Relu};
 use burn::tensor::{DType, Tensor};
 
-/// Applies `norm` and then ReLU to `input` (`[batch, features]`).
+/// Applies `norm` and then ReLU to `input` (`[batch, channels, spatial…]`, of rank 2 or
+/// more). The statistics of a channel run over the batch and all spatial positions.
 ///
 /// In training mode on the flex backend with `f32` inputs, the fused operation runs. Other
-/// cases (evaluation mode, other backends or dtypes) take burn's own modules.
-pub(crate) fn batch_norm_relu(norm: &BatchNorm, input: Tensor<2>) -> Tensor<2> {
+/// cases (evaluation mode, other backends or dtypes, a channel count that differs from the
+/// module's, an empty channel or spatial dimension) take burn's own modules.
+pub(crate) fn batch_norm_relu<const D: usize>(norm: &BatchNorm, input: Tensor<D>) -> Tensor<D> {
     let device = input.device();
     let training = device.is_autodiff() && norm.training.is_enabled();
+    let dims = input.dims();
+    let [channels] = norm.gamma.shape().dims();
+    let shape_fits =
+        dims.get(1) == Some(&channels) && channels > 0 && dims.iter().skip(2).all(|&size| size > 0);
     // The kernels read all three tensors as `f32`, so a β of another dtype would reach them
     // as an empty slice and silently act as β = 0.
     let takes_fused_path = training
+        && shape_fits
         && input.dtype() == DType::F32
         && norm.gamma.val().dtype() == DType::F32
         && norm.beta.val().dtype() == DType::F32
@@ -45,7 +54,7 @@ pub(crate) fn batch_norm_relu(norm: &BatchNorm, input: Tensor<2>) -> Tensor<2> {
 
 /// Runs the fused operation: returns the output, the batch mean and the batch variance.
 #[cfg(feature = "flex")]
-fn fused(norm: &BatchNorm, input: Tensor<2>) -> (Tensor<2>, Tensor<1>, Tensor<1>) {
+fn fused<const D: usize>(norm: &BatchNorm, input: Tensor<D>) -> (Tensor<D>, Tensor<1>, Tensor<1>) {
     use burn::backend::Dispatch;
     use op::NormReluBackend;
 
@@ -64,7 +73,7 @@ fn fused(norm: &BatchNorm, input: Tensor<2>) -> (Tensor<2>, Tensor<1>, Tensor<1>
 
 /// Without the flex backend, `is_flex` is false, so [`batch_norm_relu`] never reaches this.
 #[cfg(not(feature = "flex"))]
-fn fused(norm: &BatchNorm, input: Tensor<2>) -> (Tensor<2>, Tensor<1>, Tensor<1>) {
+fn fused<const D: usize>(norm: &BatchNorm, input: Tensor<D>) -> (Tensor<D>, Tensor<1>, Tensor<1>) {
     let mean = norm.running_mean.value();
     let variance = norm.running_var.value();
     (Relu::new().forward(norm.forward(input)), mean, variance)

@@ -10,12 +10,14 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Flex, TensorMetadata, backend_extension};
 use burn::tensor::{Shape, TensorData};
 
-use super::kernel::{self, BatchStats};
+use super::kernel::{self, BatchStats, NormReluGrads};
+use super::spatial::{self, Layout};
 
-/// BatchNorm with batch statistics, then ReLU, on `[rows, channels]` inputs.
+/// BatchNorm with batch statistics, then ReLU, on `[batch, channels, spatial…]` inputs of
+/// rank 2 or more.
 #[backend_extension(Flex, Autodiff)]
 pub(crate) trait NormReluBackend: Backend {
-    /// Returns the output `[rows, channels]`, the batch mean `[channels]` and the biased
+    /// Returns the output (the input's shape), the batch mean `[channels]` and the biased
     /// batch variance `[channels]`. On an autodiff backend the output is differentiable in
     /// `input`, `gamma` and `beta`; the statistics are not.
     fn norm_relu_train(
@@ -54,6 +56,16 @@ fn values(tensor: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
     }
 }
 
+/// Reads `shape` as `[images, channels, positions]`, the dimensions after the second
+/// flattened into positions (1 for a 2-D shape).
+fn layout(shape: &Shape) -> Layout {
+    Layout {
+        images: shape.first().copied().unwrap_or(0),
+        channels: shape.get(1).copied().unwrap_or(0),
+        positions: shape.iter().skip(2).product(),
+    }
+}
+
 fn tensor(values: Vec<f32>, shape: Shape) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape))
 }
@@ -66,13 +78,15 @@ impl NormReluBackend for Flex {
         epsilon: f64,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
         let shape = input.shape();
-        let channels = shape[1];
-        let (output, stats) = kernel::forward(
-            &values(&input),
-            channels,
-            (&values(&gamma), &values(&beta)),
-            epsilon,
-        );
+        let layout = layout(&shape);
+        let channels = layout.channels;
+        let (input, gamma, beta) = (values(&input), values(&gamma), values(&beta));
+        // One position per channel keeps the kernels that vectorize across channels.
+        let (output, stats) = if layout.positions == 1 {
+            kernel::forward(&input, channels, (&gamma, &beta), epsilon)
+        } else {
+            spatial::forward(&input, layout, (&gamma, &beta), epsilon)
+        };
         (
             tensor(output, shape),
             tensor(stats.mean, Shape::new([channels])),
@@ -90,18 +104,19 @@ impl NormReluBackend for Flex {
         upstream: FloatTensor<Self>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
         let shape = input.shape();
-        let channels = shape[1];
+        let layout = layout(&shape);
+        let channels = layout.channels;
         let stats = BatchStats {
             mean: values(&mean).into_owned(),
             variance: values(&variance).into_owned(),
         };
-        let grads = kernel::backward(
-            (&values(&input), &values(&output), &values(&upstream)),
-            channels,
-            &values(&gamma),
-            &stats,
-            epsilon,
-        );
+        let tensors = (&*values(&input), &*values(&output), &*values(&upstream));
+        let gamma = values(&gamma);
+        let grads: NormReluGrads = if layout.positions == 1 {
+            kernel::backward(tensors, channels, &gamma, &stats, epsilon)
+        } else {
+            spatial::backward(tensors, layout, &gamma, &stats, epsilon)
+        };
         (
             tensor(grads.input, shape),
             tensor(grads.gamma, Shape::new([channels])),

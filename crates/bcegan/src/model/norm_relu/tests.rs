@@ -9,6 +9,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::batch_norm_relu;
 use super::kernel;
+use super::spatial::{self, Layout};
 
 const EPSILON: f64 = 1e-5;
 
@@ -63,10 +64,83 @@ fn kernels_follow_the_f64_formulas() {
             EPSILON,
         );
         let (want_output, want_mean, want_variance, [want_dx, want_dgamma, want_dbeta]) =
-            kernel::reference((&input, &upstream), channels, (&gamma, &beta), EPSILON);
+            kernel::reference((&input, &upstream), (channels, 1), (&gamma, &beta), EPSILON);
         // The f32 formulas round a few times per element; the sums run in f64.
         let tolerance = (1e-5, 1e-6);
         let name = |what: &str| format!("{rows}x{channels} {what}");
+        assert_close(&output, &want_output, tolerance, &name("output"));
+        assert_close(&stats.mean, &want_mean, tolerance, &name("mean"));
+        assert_close(
+            &stats.variance,
+            &want_variance,
+            tolerance,
+            &name("variance"),
+        );
+        assert_close(&grads.input, &want_dx, tolerance, &name("input gradient"));
+        assert_close(
+            &grads.gamma,
+            &want_dgamma,
+            tolerance,
+            &name("gamma gradient"),
+        );
+        assert_close(&grads.beta, &want_dbeta, tolerance, &name("beta gradient"));
+    }
+}
+
+/// Inputs `[images, channels, positions]` with a per-channel offset and spread.
+fn spatial_inputs(rng: &mut ChaCha8Rng, layout: Layout) -> Vec<f32> {
+    let Layout {
+        images,
+        channels,
+        positions,
+    } = layout;
+    let offsets: Vec<f32> = (0..channels).map(|_| rng.random_range(-3.0..3.0)).collect();
+    let spreads: Vec<f32> = (0..channels)
+        .map(|_| rng.random_range(0.01..10.0))
+        .collect();
+    (0..images * channels * positions)
+        .map(|index| {
+            let channel = index / positions % channels;
+            offsets[channel] + spreads[channel] * rng.random_range(-1.0f32..1.0)
+        })
+        .collect()
+}
+
+#[test]
+fn spatial_kernels_follow_the_f64_formulas() {
+    let mut rng = ChaCha8Rng::seed_from_u64(22);
+    // The DCGAN generator's three block shapes with 4 images, then an odd one whose 14
+    // positions leave a tail after the 8-lane sums.
+    let shapes = [(4, 256, 9), (4, 128, 36), (4, 64, 169), (3, 5, 14)];
+    for (images, channels, positions) in shapes {
+        let layout = Layout {
+            images,
+            channels,
+            positions,
+        };
+        let count = images * channels * positions;
+        let input = spatial_inputs(&mut rng, layout);
+        let upstream = uniform(&mut rng, count, -1.0..1.0);
+        let gamma = uniform(&mut rng, channels, 0.5..2.0);
+        let beta = uniform(&mut rng, channels, -0.5..0.5);
+        let (output, stats) = spatial::forward(&input, layout, (&gamma, &beta), EPSILON);
+        let grads = spatial::backward(
+            (&input, &output, &upstream),
+            layout,
+            &gamma,
+            &stats,
+            EPSILON,
+        );
+        let (want_output, want_mean, want_variance, [want_dx, want_dgamma, want_dbeta]) =
+            kernel::reference(
+                (&input, &upstream),
+                (channels, positions),
+                (&gamma, &beta),
+                EPSILON,
+            );
+        // The f32 formulas round a few times per element; the sums run in f64.
+        let tolerance = (1e-5, 1e-6);
+        let name = |what: &str| format!("{images}x{channels}x{positions} {what}");
         assert_close(&output, &want_output, tolerance, &name("output"));
         assert_close(&stats.mean, &want_mean, tolerance, &name("mean"));
         assert_close(
@@ -273,7 +347,7 @@ fn outputs_and_grads(
     ]
 }
 
-fn burn_norm_relu(norm: &BatchNorm, input: Tensor<2>) -> Tensor<2> {
+fn burn_norm_relu<const D: usize>(norm: &BatchNorm, input: Tensor<D>) -> Tensor<D> {
     Relu::new().forward(norm.forward(input))
 }
 
@@ -444,4 +518,134 @@ fn beta_of_another_dtype_matches_burn() {
         }
         _ => assert_eq!(fused.is_err(), burn.is_err(), "only one side panicked"),
     }
+}
+
+/// burn's own BatchNorm then ReLU, and the fused path, on the same module and 4-D input;
+/// returns each side's output, input gradient, γ and β gradients, and running statistics.
+fn both_paths_4d(shape: [usize; 4], seed: u64) -> [[Vec<f32>; 6]; 2] {
+    let device = Device::flex().autodiff();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let [images, channels, height, width] = shape;
+    let layout = Layout {
+        images,
+        channels,
+        positions: height * width,
+    };
+    let data = spatial_inputs(&mut rng, layout);
+    let weights = uniform(&mut rng, data.len(), -1.0..1.0);
+    let run = |fused: bool| {
+        let norm: BatchNorm = BatchNormConfig::new(channels).init(&device);
+        let input =
+            Tensor::<4>::from_data(TensorData::new(data.clone(), shape), &device).require_grad();
+        let output = if fused {
+            batch_norm_relu(&norm, input.clone())
+        } else {
+            Relu::new().forward(norm.forward(input.clone()))
+        };
+        let weights = Tensor::<4>::from_data(TensorData::new(weights.clone(), shape), &device);
+        let grads = (output.clone() * weights).sum().backward();
+        let host = |data: TensorData| data.try_to_vec::<f32>().expect("f32");
+        let grad_of =
+            |tensor: Tensor<1>| host(tensor.grad(&grads).expect("a gradient").into_data());
+        [
+            host(output.inner().into_data()),
+            host(input.grad(&grads).expect("input gradient").into_data()),
+            grad_of(norm.gamma.val()),
+            grad_of(norm.beta.val()),
+            host(norm.running_mean.value().into_data()),
+            host(norm.running_var.value().into_data()),
+        ]
+    };
+    [run(true), run(false)]
+}
+
+#[test]
+fn four_dimensional_inputs_match_burn() {
+    let names = [
+        "output",
+        "input gradient",
+        "gamma gradient",
+        "beta gradient",
+        "running mean",
+        "running variance",
+    ];
+    let shapes = [
+        [4, 256, 3, 3],
+        [4, 128, 6, 6],
+        [4, 64, 13, 13],
+        [3, 5, 2, 7],
+    ];
+    for shape in shapes {
+        let [fused, burn] = both_paths_4d(shape, 36);
+        for ((fused, burn), name) in fused.iter().zip(&burn).zip(names) {
+            let burn: Vec<f64> = burn.iter().map(|&v| f64::from(v)).collect();
+            // burn sums the statistics in f32, so the two agree to f32 rounding of sums
+            // over images × positions values.
+            assert_close(fused, &burn, (1e-4, 1e-6), &format!("{shape:?} {name}"));
+        }
+    }
+}
+
+#[test]
+fn four_dimensional_edge_shapes_fall_back() {
+    // A module with another channel count panics in burn and must do the same fused; an
+    // empty spatial dimension takes burn's path and keeps the shape.
+    let device = Device::flex().autodiff();
+    let norm: BatchNorm = BatchNormConfig::new(4).init(&device);
+    let wrong = Tensor::<4>::ones([2, 3, 2, 2], &device);
+    let fused = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        batch_norm_relu(&norm, wrong.clone()).dims()
+    }));
+    let burn = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        burn_norm_relu(&norm, wrong.clone()).dims()
+    }));
+    assert_eq!(
+        fused.is_err(),
+        burn.is_err(),
+        "3 channels: fused {fused:?}, burn {burn:?}"
+    );
+    let empty = Tensor::<4>::zeros([2, 4, 0, 3], &device);
+    let fused = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        batch_norm_relu(&norm, empty.clone()).dims()
+    }));
+    let burn = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        burn_norm_relu(&norm, empty.clone()).dims()
+    }));
+    assert_eq!(
+        fused.as_ref().ok(),
+        burn.as_ref().ok(),
+        "empty spatial dimension: fused {fused:?}, burn {burn:?}"
+    );
+}
+
+#[test]
+fn spatial_results_ignore_thread_count() {
+    let mut rng = ChaCha8Rng::seed_from_u64(37);
+    let layout = Layout {
+        images: 9,
+        channels: 6,
+        positions: 25,
+    };
+    let input = spatial_inputs(&mut rng, layout);
+    let upstream = uniform(&mut rng, input.len(), -1.0..1.0);
+    let gamma = uniform(&mut rng, layout.channels, 0.5..2.0);
+    let beta = uniform(&mut rng, layout.channels, -0.5..0.5);
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("a thread pool");
+        pool.install(|| {
+            let (output, stats) = spatial::forward(&input, layout, (&gamma, &beta), EPSILON);
+            let grads = spatial::backward(
+                (&input, &output, &upstream),
+                layout,
+                &gamma,
+                &stats,
+                EPSILON,
+            );
+            (output, stats, grads)
+        })
+    };
+    assert_eq!(run(1), run(3), "one thread against three");
 }
