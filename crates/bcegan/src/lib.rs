@@ -3,6 +3,8 @@
 pub mod cli;
 pub mod data;
 pub mod device;
+#[cfg(feature = "flex")]
+mod flex_host;
 pub mod interop;
 pub mod model;
 pub mod numbers;

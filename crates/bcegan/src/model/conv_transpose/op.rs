@@ -15,6 +15,8 @@ use burn::backend::{Autodiff, Backend, Flex, TensorMetadata, backend_extension};
 use burn::tensor::ops::ConvTransposeOptions;
 use burn::tensor::{DType, Shape, TensorData};
 
+use crate::flex_host::{self, tensor};
+
 use super::kernel::{self, Geometry};
 
 /// A transposed convolution without padding, dilation or groups, with a bias, for `x`
@@ -65,11 +67,7 @@ fn values4(tensor: &FlexTensor) -> Option<(Cow<'_, [f32]>, [usize; 4])> {
         return None;
     }
     let dims = [shape[0], shape[1], shape[2], shape[3]];
-    let values = match tensor.as_slice::<f32>() {
-        Some(values) => Cow::Borrowed(values),
-        None => Cow::Owned(tensor.to_contiguous().as_slice::<f32>()?.to_vec()),
-    };
-    Some((values, dims))
+    Some((flex_host::values(tensor)?, dims))
 }
 
 /// Returns the geometry of `x` `[n, ci, h, w]` with `weight` `[ci, co, kh, kw]`, or `None`
@@ -93,10 +91,6 @@ fn geometry(x: [usize; 4], weight: [usize; 4], stride: [usize; 2]) -> Option<Geo
 fn input_side(output: usize, kernel: usize, stride: usize) -> Option<usize> {
     let span = output.checked_sub(kernel)?;
     (stride > 0 && span % stride == 0).then(|| span / stride + 1)
-}
-
-fn tensor(values: Vec<f32>, shape: [usize; 4]) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(values, shape))
 }
 
 fn fused_forward(

@@ -14,6 +14,8 @@ use burn::backend::{
 };
 use burn::tensor::{DType, TensorData};
 
+use crate::flex_host;
+
 use super::kernel;
 
 /// LeakyReLU with a fused forward pass and a fused backward pass.
@@ -40,7 +42,7 @@ impl LeakyReluBackend for Flex {
         // burn's `float_mul_scalar` on flex rounds the f64 slope to f32 the same way.
         let slope = negative_slope as f32;
 
-        let mut tensor = into_dense(tensor);
+        let mut tensor = flex_host::dense(tensor);
         if let Some(values) = tensor.try_storage_mut::<f32>() {
             kernel::forward_in_place(values, slope);
             return tensor;
@@ -64,11 +66,11 @@ impl LeakyReluBackend for Flex {
         }
         let slope = negative_slope as f32;
 
-        let tensor = into_dense(tensor);
+        let tensor = flex_host::dense(tensor);
         let values = tensor.storage::<f32>();
         // The upstream gradient is usually owned by this step alone, so its buffer can take
         // the result.
-        let mut upstream = into_dense(upstream);
+        let mut upstream = flex_host::dense(upstream);
         if let Some(grad) = upstream.try_storage_mut::<f32>() {
             kernel::backward_in_place(values, grad, slope);
             return upstream;
@@ -76,22 +78,6 @@ impl LeakyReluBackend for Flex {
         let mut output = vec![0.0; values.len()];
         kernel::backward_into(values, upstream.storage::<f32>(), slope, &mut output);
         FlexTensor::from_data(TensorData::new(output, tensor.shape()))
-    }
-}
-
-/// Returns `tensor` with a row-major layout that starts at offset 0 and spans its whole
-/// buffer, so that `storage` contains exactly its elements in order. Copies only when needed.
-fn into_dense(tensor: FlexTensor) -> FlexTensor {
-    let count = tensor.shape().num_elements();
-    let element_size = tensor.dtype().size();
-    let is_dense = tensor.layout().contiguous_offsets() == Some((0, count))
-        && tensor.bytes().len() == count * element_size;
-    if is_dense {
-        tensor
-    } else {
-        // `to_contiguous` returns a copy here, and dropping `tensor` leaves that copy as the
-        // only owner of its buffer.
-        tensor.to_contiguous()
     }
 }
 

@@ -14,6 +14,8 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Flex, TensorMetadata, backend_extension};
 use burn::tensor::{DType, Shape, TensorData};
 
+use crate::flex_host::{self, tensor};
+
 use super::kernel::{self, MatrixView};
 
 /// `input · weight + bias` for `input` `[rows, d_input]`, `weight` `[d_input, d_output]` and
@@ -52,11 +54,7 @@ fn matrix(tensor: &FlexTensor) -> Option<(Cow<'_, [f32]>, usize, usize)> {
     if tensor.dtype() != DType::F32 || shape.num_dims() != 2 {
         return None;
     }
-    let values = match tensor.as_slice::<f32>() {
-        Some(values) => Cow::Borrowed(values),
-        None => Cow::Owned(tensor.to_contiguous().as_slice::<f32>()?.to_vec()),
-    };
-    Some((values, shape[0], shape[1]))
+    Some((flex_host::values(tensor)?, shape[0], shape[1]))
 }
 
 /// Returns a 1-D `f32` flex tensor's elements, copied only when they are not contiguous.
@@ -64,17 +62,7 @@ fn vector(tensor: &FlexTensor) -> Option<Cow<'_, [f32]>> {
     if tensor.dtype() != DType::F32 || tensor.shape().num_dims() != 1 {
         return None;
     }
-    match tensor.as_slice::<f32>() {
-        Some(values) => Some(Cow::Borrowed(values)),
-        None => Some(Cow::Owned(
-            tensor.to_contiguous().as_slice::<f32>()?.to_vec(),
-        )),
-    }
-}
-
-/// Builds a tensor on the values' own buffer, so burn needs no aligned copy of it.
-fn tensor(values: Vec<f32>, shape: [usize; 2]) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(values, shape))
+    flex_host::values(tensor)
 }
 
 /// Runs the fused forward pass, or returns `None` when the dtypes or shapes do not fit it.

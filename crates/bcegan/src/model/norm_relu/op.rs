@@ -8,7 +8,9 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Flex, TensorMetadata, backend_extension};
-use burn::tensor::{Shape, TensorData};
+use burn::tensor::Shape;
+
+use crate::flex_host::{self, tensor};
 
 use super::kernel::{self, BatchStats, NormReluGrads};
 use super::spatial::{self, Layout};
@@ -41,19 +43,10 @@ pub(crate) trait NormReluBackend: Backend {
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 }
 
-/// A flex tensor's elements as one `f32` slice in row-major order, copied only when the
-/// tensor is not already laid out that way.
+/// Returns a flex tensor's `f32` elements in row-major order; the checks before the fused
+/// path make every tensor here `f32`.
 fn values(tensor: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
-    match tensor.as_slice::<f32>() {
-        Some(values) => std::borrow::Cow::Borrowed(values),
-        None => std::borrow::Cow::Owned(
-            tensor
-                .to_contiguous()
-                .as_slice::<f32>()
-                .map(<[f32]>::to_vec)
-                .unwrap_or_default(),
-        ),
-    }
+    flex_host::values(tensor).unwrap_or_default()
 }
 
 /// Reads `shape` as `[images, channels, positions]`, the dimensions after the second
@@ -64,10 +57,6 @@ fn layout(shape: &Shape) -> Layout {
         channels: shape.get(1).copied().unwrap_or(0),
         positions: shape.iter().skip(2).product(),
     }
-}
-
-fn tensor(values: Vec<f32>, shape: Shape) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(values, shape))
 }
 
 impl NormReluBackend for Flex {

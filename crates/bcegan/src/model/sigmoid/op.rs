@@ -5,11 +5,12 @@ use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, unary};
-use burn::backend::flex::FlexTensor;
 use burn::backend::ops::ActivationOps;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Flex, TensorMetadata, backend_extension};
-use burn::tensor::{DType, TensorData};
+use burn::tensor::DType;
+
+use crate::flex_host;
 
 use super::kernel;
 
@@ -33,7 +34,7 @@ impl SigmoidBackend for Flex {
         if tensor.dtype() != DType::F32 {
             return Flex::sigmoid(tensor);
         }
-        let mut output = owned_dense(tensor);
+        let mut output = flex_host::dense(tensor);
         kernel::forward_in_place(output.storage_mut::<f32>());
         output
     }
@@ -48,32 +49,11 @@ impl SigmoidBackend for Flex {
         {
             return Flex::sigmoid_backward(output, upstream);
         }
-        let output = owned_dense(output);
-        let mut grad = owned_dense(upstream);
+        let output = flex_host::dense(output);
+        let mut grad = flex_host::dense(upstream);
         kernel::backward_in_place(output.storage::<f32>(), grad.storage_mut::<f32>());
         grad
     }
-}
-
-/// Returns `tensor` in a buffer of exactly its elements in row-major order that no other
-/// tensor shares, copying only when it is not one already.
-fn owned_dense(tensor: FlexTensor) -> FlexTensor {
-    let count = tensor.shape().num_elements();
-    let is_dense = tensor.layout().contiguous_offsets() == Some((0, count))
-        && tensor.bytes().len() == count * size_of::<f32>();
-    if is_dense && tensor.is_unique() {
-        return tensor;
-    }
-    let shape = tensor.shape();
-    let values = match tensor.as_slice::<f32>() {
-        Some(values) => values.to_vec(),
-        None => tensor
-            .to_contiguous()
-            .as_slice::<f32>()
-            .map(<[f32]>::to_vec)
-            .unwrap_or_default(),
-    };
-    FlexTensor::from_data(TensorData::new(values, shape))
 }
 
 /// Backward step of [`SigmoidBackend::sigmoid_fused`]. Its state is the forward output.

@@ -1,10 +1,11 @@
 //! The flex backend operation behind [`super::FusedAdam`]: it hands the four buffers
 //! of a parameter to the host kernel and returns the updated tensors.
 
-use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Dispatch, Flex, backend_extension};
 use burn::tensor::Tensor;
+
+use crate::flex_host;
 
 use super::kernel::{self, AdamScalars};
 
@@ -85,10 +86,10 @@ impl FusedAdamBackend for Flex {
             lr,
             first,
         };
-        let mut param = dense(param);
-        let grad = dense(grad);
-        let mut moment_1 = dense(moment_1);
-        let mut moment_2 = dense(moment_2);
+        let mut param = flex_host::dense(param);
+        let grad = flex_host::dense(grad);
+        let mut moment_1 = flex_host::dense(moment_1);
+        let mut moment_2 = flex_host::dense(moment_2);
         kernel::update(
             param.storage_mut::<f32>(),
             grad.storage::<f32>(),
@@ -97,18 +98,5 @@ impl FusedAdamBackend for Flex {
             &scalars,
         );
         (param, moment_1, moment_2)
-    }
-}
-
-/// Returns `tensor` in a buffer of exactly its elements in row-major order: unchanged when it
-/// already is, else a contiguous copy. Copy-on-write still copies a shared buffer when it
-/// is written.
-fn dense(tensor: FlexTensor) -> FlexTensor {
-    let exact = tensor.layout().contiguous_offsets() == Some((0, tensor.layout().num_elements()))
-        && tensor.bytes().len() == tensor.layout().num_elements() * size_of::<f32>();
-    if exact {
-        tensor
-    } else {
-        FlexTensor::from_data(tensor.into_data())
     }
 }
