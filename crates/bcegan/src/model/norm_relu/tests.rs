@@ -162,7 +162,7 @@ fn spatial_kernels_follow_the_f64_formulas() {
 
 #[test]
 fn relu_keeps_nan_and_zeroes_negatives() {
-    // Channel 0 holds a NaN, so its statistics and outputs are NaN; channel 1 is constant,
+    // Channel 0 contains a NaN, so its statistics and outputs are NaN; channel 1 is constant,
     // so every normalized value is 0 and ReLU gives β's positive part.
     let input = [f32::NAN, 2.0, 1.0, 2.0];
     let (output, stats) = kernel::forward(&input, 2, (&[1.0, 1.0], &[0.0, -0.5]), EPSILON);
@@ -178,8 +178,8 @@ fn relu_keeps_nan_and_zeroes_negatives() {
     assert_eq!((output[1], output[3]), (0.0, 0.0), "constant channel");
 }
 
-/// burn's own BatchNorm then ReLU, and the fused path, on the same module and input; returns
-/// each side's output, input gradient, γ and β gradients, and running statistics.
+/// Runs burn's own BatchNorm then ReLU, and the fused path, on the same module and input.
+/// Returns each side's output, input gradient, γ and β gradients, and running statistics.
 fn both_paths(rows: usize, channels: usize, seed: u64) -> [[Vec<f32>; 6]; 2] {
     let device = Device::flex().autodiff();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
