@@ -93,6 +93,7 @@ fn input_side(output: usize, kernel: usize, stride: usize) -> Option<usize> {
     (stride > 0 && span % stride == 0).then(|| span / stride + 1)
 }
 
+/// Runs the fused forward pass, or returns `None` when the dtypes or shapes do not fit it.
 fn fused_forward(
     x: &FlexTensor,
     weight: &FlexTensor,
@@ -114,6 +115,7 @@ fn fused_forward(
     ))
 }
 
+/// Computes the input gradient, or returns `None` when the dtypes or shapes do not fit it.
 fn fused_x_grad(
     weight: &FlexTensor,
     upstream: &FlexTensor,
@@ -132,6 +134,7 @@ fn fused_x_grad(
     Some(tensor(grad, [batch, channels_in, height, width]))
 }
 
+/// Computes the weight gradient, or returns `None` when the dtypes or shapes do not fit it.
 fn fused_weight_grad(
     x: &FlexTensor,
     weight: &FlexTensor,

@@ -520,8 +520,8 @@ fn beta_of_another_dtype_matches_burn() {
     }
 }
 
-/// burn's own BatchNorm then ReLU, and the fused path, on the same module and 4-D input;
-/// returns each side's output, input gradient, γ and β gradients, and running statistics.
+/// Runs burn's own BatchNorm then ReLU, and the fused path, on the same module and 4-D input.
+/// Returns each side's output, input gradient, γ and β gradients, and running statistics.
 fn both_paths_4d(shape: [usize; 4], seed: u64) -> [[Vec<f32>; 6]; 2] {
     let device = Device::flex().autodiff();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -588,8 +588,8 @@ fn four_dimensional_inputs_match_burn() {
 
 #[test]
 fn four_dimensional_edge_shapes_fall_back() {
-    // A module with another channel count panics in burn and must do the same fused; an
-    // empty spatial dimension takes burn's path and keeps the shape.
+    // A module with another channel count panics in burn, so the fused call must panic too.
+    // An empty spatial dimension takes burn's path and keeps the shape.
     let device = Device::flex().autodiff();
     let norm: BatchNorm = BatchNormConfig::new(4).init(&device);
     let wrong = Tensor::<4>::ones([2, 3, 2, 2], &device);

@@ -234,6 +234,7 @@ fn assert_two_steps_match_burn(param: Tensor<2>, grad: Tensor<2>, case: &str) {
         .build();
     let (fused_param, fused_state) = fused.step(LR, param.clone(), grad.clone(), None);
     let (burn_param, burn_state) = burn.step(LR, param, grad.clone(), None);
+
     assert_same_bits(
         fused_param.clone(),
         burn_param.clone(),
@@ -242,6 +243,7 @@ fn assert_two_steps_match_burn(param: Tensor<2>, grad: Tensor<2>, case: &str) {
     let (fused_param, fused_state) = fused.step(LR, fused_param, grad.clone(), fused_state);
     let (burn_param, burn_state) = burn.step(LR, burn_param, grad, burn_state);
     assert_same_bits(fused_param, burn_param, &format!("{case}, step 2"));
+
     let (fused_state, burn_state) = (
         fused_state.expect("a fused state").momentum,
         burn_state.expect("a burn state").momentum,
