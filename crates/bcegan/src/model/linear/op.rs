@@ -152,20 +152,32 @@ struct LinearBackward;
 impl<B: LinearBackend> Backward<B, 3> for LinearBackward {
     type State = (Option<FloatTensor<B>>, Option<FloatTensor<B>>);
 
+    /// The gradients do not depend on each other, so they run as concurrent rayon tasks:
+    /// while gemm packs the weight for the input gradient on one thread, the weight
+    /// gradient's product uses the others. No value depends on the thread that computes it.
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
         let [input_node, weight_node, bias_node] = ops.parents;
         let upstream = grads.consume::<B>(&ops.node);
         let (input, weight) = ops.state;
-        if let (Some(node), Some(weight)) = (input_node, weight) {
-            let grad = B::linear_fused_input_grad(weight, upstream.clone());
+        let input_job = input_node.zip(weight);
+        let weight_job = weight_node.zip(input);
+        let (input_grad, (weight_grad, bias_grad)) = rayon::join(
+            || {
+                input_job.map(|(node, weight)| {
+                    (node, B::linear_fused_input_grad(weight, upstream.clone()))
+                })
+            },
+            || {
+                let weight_grad = weight_job.map(|(node, input)| {
+                    (node, B::linear_fused_weight_grad(input, upstream.clone()))
+                });
+                let bias_grad =
+                    bias_node.map(|node| (node, B::linear_fused_bias_grad(upstream.clone())));
+                (weight_grad, bias_grad)
+            },
+        );
+        for (node, grad) in [input_grad, weight_grad, bias_grad].into_iter().flatten() {
             grads.register::<B>(node.id, grad);
-        }
-        if let (Some(node), Some(input)) = (weight_node, input) {
-            let grad = B::linear_fused_weight_grad(input, upstream.clone());
-            grads.register::<B>(node.id, grad);
-        }
-        if let Some(node) = bias_node {
-            grads.register::<B>(node.id, B::linear_fused_bias_grad(upstream));
         }
     }
 }
