@@ -142,6 +142,17 @@ fn matmul_rejects_mismatched_views() {
     assert_eq!(empty, Some(Vec::new()), "2x3 · 3x0");
 }
 
+#[test]
+fn matmul_without_inner_dimension_is_zero() {
+    // The output buffer starts uninitialized, so gemm must store every element even when
+    // there is nothing to sum.
+    let product = kernel::matmul(
+        MatrixView::row_major(&[], 4, 0),
+        MatrixView::row_major(&[], 0, 5),
+    );
+    assert_eq!(product, Some(vec![0.0; 20]), "4x0 · 0x5");
+}
+
 /// Values and gradients of one run: output, input, weight and bias gradients (empty where
 /// the parent is not tracked).
 type Run = [Vec<f32>; 4];
