@@ -15,6 +15,7 @@ use super::checkpoint::Checkpoint;
 use super::checkpoint_error::CheckpointProblem;
 use super::config::{AdamSettings, GeneratorLoss, TrainConfig};
 use super::error::TrainError;
+use super::sole::Sole;
 use crate::model::{Discriminator, Generator, IMAGE_SIZE, ModelKind};
 
 /// Loss values and discriminator outputs of one step.
@@ -95,8 +96,8 @@ impl StepReport {
 
 /// The two networks, their optimizers and the noise source.
 pub struct Gan {
-    generator: Generator,
-    discriminator: Discriminator,
+    generator: Sole<Generator>,
+    discriminator: Sole<Discriminator>,
     generator_optimizer: ModuleOptimizer,
     discriminator_optimizer: ModuleOptimizer,
     generator_lr: f64,
@@ -118,8 +119,13 @@ impl Gan {
     pub fn new(config: &TrainConfig, device: &Device) -> Self {
         let mut weight_rng = ChaCha8Rng::seed_from_u64(config.seed ^ WEIGHT_STREAM);
         Self {
-            generator: Generator::new(config.model, config.latent_dim, &mut weight_rng, device),
-            discriminator: Discriminator::new(config.model, &mut weight_rng, device),
+            generator: Sole::new(Generator::new(
+                config.model,
+                config.latent_dim,
+                &mut weight_rng,
+                device,
+            )),
+            discriminator: Sole::new(Discriminator::new(config.model, &mut weight_rng, device)),
             generator_optimizer: adam(&config.generator_adam),
             discriminator_optimizer: adam(&config.discriminator_adam),
             generator_lr: config.generator_adam.lr,
@@ -136,8 +142,8 @@ impl Gan {
     /// Replaces both networks, for example with weights read from a PyTorch export. Only
     /// for a new run: the optimizers' state refers to the replaced parameters.
     pub fn set_networks(&mut self, generator: Generator, discriminator: Discriminator) {
-        self.generator = generator;
-        self.discriminator = discriminator;
+        self.generator = Sole::new(generator);
+        self.discriminator = Sole::new(discriminator);
     }
 
     /// Returns the generator in its current state.
@@ -200,8 +206,8 @@ impl Gan {
                 "loss",
             ));
         }
-        let grads = GradientsParams::from_grads(d_loss.backward(), &self.discriminator);
-        if let Some(parameter) = first_non_finite_gradient(&self.discriminator, &grads) {
+        let grads = GradientsParams::from_grads(d_loss.backward(), &*self.discriminator);
+        if let Some(parameter) = first_non_finite_gradient(&*self.discriminator, &grads) {
             let quantity = format!("gradient of {parameter}");
             return Ok(StepReport::rejected(
                 metrics,
@@ -209,11 +215,9 @@ impl Gan {
                 quantity,
             ));
         }
-        self.discriminator = self.discriminator_optimizer.step(
-            self.discriminator_lr,
-            self.discriminator.clone(),
-            grads,
-        );
+        let (optimizer, lr) = (&mut self.discriminator_optimizer, self.discriminator_lr);
+        self.discriminator
+            .update(|discriminator| optimizer.step(lr, discriminator, grads));
 
         // Generator: minimise the chosen cost on fresh noise (see `generator_cost`). The
         // discriminator's weights get no gradient in this pass.
@@ -232,14 +236,14 @@ impl Gan {
         if !metrics.g_loss.is_finite() {
             return Ok(StepReport::rejected(metrics, Network::Generator, "loss"));
         }
-        let grads = GradientsParams::from_grads(g_loss.backward(), &self.generator);
-        if let Some(parameter) = first_non_finite_gradient(&self.generator, &grads) {
+        let grads = GradientsParams::from_grads(g_loss.backward(), &*self.generator);
+        if let Some(parameter) = first_non_finite_gradient(&*self.generator, &grads) {
             let quantity = format!("gradient of {parameter}");
             return Ok(StepReport::rejected(metrics, Network::Generator, quantity));
         }
-        self.generator =
-            self.generator_optimizer
-                .step(self.generator_lr, self.generator.clone(), grads);
+        let (optimizer, lr) = (&mut self.generator_optimizer, self.generator_lr);
+        self.generator
+            .update(|generator| optimizer.step(lr, generator, grads));
 
         Ok(StepReport {
             metrics,
@@ -302,8 +306,8 @@ impl Gan {
             checkpoint.discriminator_optimizer,
             "optimizer.discriminator",
         )?;
-        self.generator = checkpoint.generator;
-        self.discriminator = checkpoint.discriminator;
+        self.generator = Sole::new(checkpoint.generator);
+        self.discriminator = Sole::new(checkpoint.discriminator);
         self.noise_rng.set_word_pos(checkpoint.state.noise_word_pos);
         Ok(())
     }

@@ -13,6 +13,7 @@ mod run;
 mod run_folder;
 mod safetensors_stream;
 mod signals;
+mod sole;
 mod validate;
 
 pub use checkpoint::{
