@@ -70,6 +70,10 @@ pub struct RunOptions {
     pub stop: Option<StopSignal>,
     /// Hide the progress bar (`-q`). The bar is drawn only when stderr is a terminal.
     pub quiet: bool,
+    /// Called before each quick FID and checkpoint, whose buffers are the largest of a run,
+    /// to return the memory that training steps freed to the OS. The `bcegan` binary passes
+    /// mimalloc's collection; `None` skips it.
+    pub release_memory: Option<fn()>,
 }
 
 /// Outcome of a finished run.
@@ -247,8 +251,20 @@ pub fn run(
         time_limit_reached = step < config.steps && is_time_spent(config, counters.elapsed_s);
 
         let is_last = step == config.steps || time_limit_reached;
+        let fid_due = quick_fid
+            .as_ref()
+            .is_some_and(|quick_fid| quick_fid.is_due(step, start_step, is_last));
+        let checkpoint_due = step.is_multiple_of(config.checkpoint_every) || is_last;
+        let release_memory = || {
+            if let Some(release_memory) = options.release_memory {
+                release_memory();
+            }
+        };
+        if fid_due {
+            release_memory();
+        }
         let fid = match &mut quick_fid {
-            Some(quick_fid) if quick_fid.is_due(step, start_step, is_last) => {
+            Some(quick_fid) if fid_due => {
                 measure_quick_fid(config, quick_fid, &gan, &sampler, &mut counters)?
             }
             _ => None,
@@ -270,7 +286,8 @@ pub fn run(
             let pixels = gan.generate(fixed_noise.clone())?;
             write_grid_png(&path, &pixels, GridLayout::square(config.sample_count))?;
         }
-        if step.is_multiple_of(config.checkpoint_every) || is_last {
+        if checkpoint_due {
+            release_memory();
             save(config, &gan, &sampler, &counters)?;
             write_report(&config.out);
             saved_step = Some(step);
