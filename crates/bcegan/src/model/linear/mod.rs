@@ -12,6 +12,8 @@ pub(crate) mod kernel;
 #[cfg(feature = "flex")]
 mod op;
 #[cfg(all(test, feature = "flex"))]
+mod poison_tests;
+#[cfg(all(test, feature = "flex"))]
 mod tests;
 
 use burn::nn::Linear;
