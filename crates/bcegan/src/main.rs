@@ -190,7 +190,7 @@ fn keep_freed_memory() {
     unsafe { libmimalloc_sys::mi_option_set_default(MI_OPTION_PURGE_DELAY, 60_000) };
 }
 
-/// Returns the memory that mimalloc holds free to the OS now, whatever its purge delay.
+/// Returns mimalloc's free memory to the OS now, whatever its purge delay.
 ///
 /// Training calls it before each quick FID and checkpoint. Without it, the memory that
 /// those large, short-lived buffers took on top of the steps' own stayed resident, and a

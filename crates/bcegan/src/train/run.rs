@@ -70,9 +70,9 @@ pub struct RunOptions {
     pub stop: Option<StopSignal>,
     /// Hide the progress bar (`-q`). The bar is drawn only when stderr is a terminal.
     pub quiet: bool,
-    /// Called before each quick FID and checkpoint, whose buffers are the largest of a run,
-    /// to return the memory that training steps freed to the OS. The `bcegan` binary passes
-    /// mimalloc's collection; `None` skips it.
+    /// Function called before each quick FID and checkpoint, whose buffers are the largest
+    /// of a run, to return the memory that training steps freed to the OS. The `bcegan`
+    /// binary passes mimalloc's collection, and `None` skips it.
     pub release_memory: Option<fn()>,
 }
 

@@ -86,10 +86,10 @@ fn element(
     f64::from(values[index])
 }
 
-/// Shapes `(m, k, n)` that reach each branch of `gemm_basic_generic` in gemm-common 0.19:
-/// empty dimensions, gevv (k ≤ 2), gemv (m or n of 1), the small-output kernels (m·n ≤ 256)
-/// over more than one 1024-deep block, several 512-deep blocks, and the parallel path of
-/// the kernels (m·n·k ≥ 192³).
+/// Shapes `(m, k, n)` that reach each branch of `gemm_basic_generic` in gemm-common 0.19.
+/// They cover empty dimensions, gevv (k ≤ 2) and gemv (m or n of 1). They also cover the
+/// small-output kernels (m·n ≤ 256) over more than one 1024-deep block, several 512-deep
+/// blocks, and the kernels' parallel path (m·n·k ≥ 192³).
 const PRODUCT_SHAPES: [(usize, usize, usize); 20] = [
     (4, 0, 5),
     (1, 0, 1),
