@@ -7,12 +7,13 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
+use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::kernel::{self, MatrixView};
-use super::linear;
+use super::tests::{Run, assert_within_sum_bound, reference_product, run, transpose, uniform};
 use crate::model::init::seeded_linear;
 
 /// The system allocator, filling each new block with `0xFF` while [`POISON`] is set.
@@ -64,28 +65,6 @@ impl Drop for Poisoned<'_> {
     }
 }
 
-fn uniform(rng: &mut ChaCha8Rng, count: usize) -> Vec<f32> {
-    (0..count).map(|_| rng.random_range(-1.0..1.0)).collect()
-}
-
-/// Returns element `(row, col)` of a row-major `rows × cols` matrix. When `transposed` is
-/// set, the stored matrix is `cols × rows` and the element is read from its transpose.
-fn element(
-    values: &[f32],
-    cols: usize,
-    rows: usize,
-    transposed: bool,
-    row: usize,
-    col: usize,
-) -> f64 {
-    let index = if transposed {
-        col * rows + row
-    } else {
-        row * cols + col
-    };
-    f64::from(values[index])
-}
-
 /// Shapes `(m, k, n)` that reach each branch of `gemm_basic_generic` in gemm-common 0.19.
 /// They cover empty dimensions, gevv (k ≤ 2) and gemv (m or n of 1). They also cover the
 /// small-output kernels (m·n ≤ 256) over more than one 1024-deep block, several 512-deep
@@ -119,59 +98,48 @@ fn matmul_overwrites_poisoned_output() {
     for (m, k, n) in PRODUCT_SHAPES {
         let lhs = uniform(&mut rng, m * k);
         let rhs = uniform(&mut rng, k * n);
-        for (lhs_t, rhs_t) in [(false, false), (true, false), (false, true), (true, true)] {
-            let lhs_view = if lhs_t {
-                MatrixView::row_major(&lhs, k, m).transposed()
-            } else {
-                MatrixView::row_major(&lhs, m, k)
-            };
-            let rhs_view = if rhs_t {
-                MatrixView::row_major(&rhs, n, k).transposed()
-            } else {
-                MatrixView::row_major(&rhs, k, n)
-            };
-            let name = format!("{m}x{k}·{k}x{n} (lhs transposed {lhs_t}, rhs transposed {rhs_t})");
-            let product = {
-                let _poisoned = Poisoned::start();
-                kernel::matmul(lhs_view, rhs_view)
-            };
-            let product = product.unwrap_or_else(|| panic!("{name}: matching shapes"));
-            assert_eq!(product.len(), m * n, "{name}: length");
-            for i in 0..m {
-                for j in 0..n {
-                    let mut expected = 0.0;
-                    let mut magnitude = 0.0;
-                    for l in 0..k {
-                        let term =
-                            element(&lhs, k, m, lhs_t, i, l) * element(&rhs, n, k, rhs_t, l, j);
-                        expected += term;
-                        magnitude += f64::abs(term);
-                    }
-                    let value = product[i * n + j];
-                    let bound = (k as f64 + 1.0) * f64::from(f32::EPSILON) * magnitude;
-                    assert!(
-                        (f64::from(value) - expected).abs() <= bound,
-                        "{name}[{i}, {j}]: {value} against {expected}"
-                    );
-                }
+        let expected = reference_product(&lhs, &rhs, (m, k, n));
+        // Each operand also as the transposed view of its stored transpose.
+        let lhs_stored_transposed = transpose(&lhs, m, k);
+        let rhs_stored_transposed = transpose(&rhs, k, n);
+        let lhs_views = [
+            (false, MatrixView::row_major(&lhs, m, k)),
+            (
+                true,
+                MatrixView::row_major(&lhs_stored_transposed, k, m).transposed(),
+            ),
+        ];
+        let rhs_views = [
+            (false, MatrixView::row_major(&rhs, k, n)),
+            (
+                true,
+                MatrixView::row_major(&rhs_stored_transposed, n, k).transposed(),
+            ),
+        ];
+        for (lhs_transposed, lhs_view) in lhs_views {
+            for (rhs_transposed, rhs_view) in rhs_views {
+                let name = format!(
+                    "{m}x{k}·{k}x{n} (lhs transposed {lhs_transposed}, rhs transposed {rhs_transposed})"
+                );
+                let product = {
+                    let _poisoned = Poisoned::start();
+                    kernel::matmul(lhs_view, rhs_view)
+                };
+                let product = product.unwrap_or_else(|| panic!("{name}: matching shapes"));
+                assert_within_sum_bound(&product, &expected, k, &name);
             }
         }
     }
 }
 
-/// Output, input, weight and bias gradients of the fused layer (empty where untracked).
-fn fused_run(
-    rows: usize,
-    d_input: usize,
-    d_output: usize,
-    seed: u64,
-    track: [bool; 2],
-) -> [Vec<f32>; 4] {
+/// Runs the fused layer on seeded values and returns its output and its input, weight and
+/// bias gradients (empty where untracked). `track[0]` tracks the input, `track[1]` the layer.
+fn fused_run(rows: usize, d_input: usize, d_output: usize, seed: u64, track: [bool; 2]) -> Run {
     let device = Device::flex().autodiff();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut layer = seeded_linear(d_input, d_output, &mut rng, &device);
     if !track[1] {
-        layer = burn::module::Module::no_grad(layer);
+        layer = layer.no_grad();
     }
 
     let values = uniform(&mut rng, rows * d_input);
@@ -180,30 +148,7 @@ fn fused_run(
     if track[0] {
         input = input.require_grad();
     }
-
-    let output = linear(&layer, input.clone());
-    let weights =
-        Tensor::<2>::from_data(TensorData::new(output_weights, [rows, d_output]), &device);
-    let grads = (output.clone() * weights).sum().backward();
-
-    let to_vec = |tensor: Tensor<2>| tensor.into_data().try_to_vec::<f32>().expect("f32");
-    let bias_grad = layer
-        .bias
-        .as_ref()
-        .and_then(|bias| bias.val().grad(&grads))
-        .map(|grad| grad.into_data().try_to_vec::<f32>().expect("f32"))
-        .unwrap_or_default();
-    [
-        to_vec(output.inner()),
-        input.grad(&grads).map(to_vec).unwrap_or_default(),
-        layer
-            .weight
-            .val()
-            .grad(&grads)
-            .map(to_vec)
-            .unwrap_or_default(),
-        bias_grad,
-    ]
+    run(&layer, &input, &output_weights, true)
 }
 
 const LAYER_SHAPES: [(usize, usize, usize); 9] = [
@@ -223,7 +168,7 @@ fn backward_is_identical_across_pool_sizes() {
     for (index, (rows, d_input, d_output)) in LAYER_SHAPES.into_iter().enumerate() {
         for track in [[true, true], [false, true], [true, false]] {
             let seed = 100 + index as u64;
-            let runs: Vec<[Vec<f32>; 4]> = [1, 2, 3, 8]
+            let runs: Vec<Run> = [1, 2, 3, 8]
                 .into_iter()
                 .map(|threads| {
                     let pool = rayon::ThreadPoolBuilder::new()

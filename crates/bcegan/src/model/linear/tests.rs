@@ -24,13 +24,17 @@ const SHAPES: [(usize, usize, usize); 5] = [
     (5, 3, 1),
 ];
 
-fn uniform(rng: &mut ChaCha8Rng, count: usize) -> Vec<f32> {
+pub(super) fn uniform(rng: &mut ChaCha8Rng, count: usize) -> Vec<f32> {
     (0..count).map(|_| rng.random_range(-1.0..1.0)).collect()
 }
 
 /// `f64` twin of the product: returns `lhs · rhs` (`m × k` by `k × n`, row-major) and, per
 /// element, `Σ |lhs(i, l)| · |rhs(l, j)|`, which bounds the rounding error of the `f32` sum.
-fn reference_product(lhs: &[f32], rhs: &[f32], (m, k, n): (usize, usize, usize)) -> [Vec<f64>; 2] {
+pub(super) fn reference_product(
+    lhs: &[f32],
+    rhs: &[f32],
+    (m, k, n): (usize, usize, usize),
+) -> [Vec<f64>; 2] {
     let mut product = vec![0.0; m * n];
     let mut magnitude = vec![0.0; m * n];
     for i in 0..m {
@@ -46,7 +50,7 @@ fn reference_product(lhs: &[f32], rhs: &[f32], (m, k, n): (usize, usize, usize))
 }
 
 /// Transposes a row-major `rows × cols` matrix.
-fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+pub(super) fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     (0..rows * cols)
         .map(|index| values[(index % rows) * cols + index / rows])
         .collect()
@@ -54,7 +58,7 @@ fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
 
 /// Asserts `|actual − expected| ≤ terms · ε_f32 · magnitude` element by element: the standard
 /// bound on the rounding error of an `f32` sum of `terms` products.
-fn assert_within_sum_bound(
+pub(super) fn assert_within_sum_bound(
     actual: &[f32],
     [expected, magnitude]: &[Vec<f64>; 2],
     terms: usize,
@@ -155,7 +159,7 @@ fn matmul_without_inner_dimension_is_zero() {
 
 /// Values and gradients of one run: output, input, weight and bias gradients (empty where
 /// the parent is not tracked).
-type Run = [Vec<f32>; 4];
+pub(super) type Run = [Vec<f32>; 4];
 
 fn to_vec<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
     tensor.into_data().try_to_vec::<f32>().expect("f32 values")
@@ -163,7 +167,7 @@ fn to_vec<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
 
 /// Runs `layer` on `input` through the fused path or burn's `Linear::forward` and
 /// backpropagates `Σ output · output_weights`.
-fn run(layer: &Linear, input: &Tensor<2>, output_weights: &[f32], fused: bool) -> Run {
+pub(super) fn run(layer: &Linear, input: &Tensor<2>, output_weights: &[f32], fused: bool) -> Run {
     let output = if fused {
         linear(layer, input.clone())
     } else {
