@@ -256,8 +256,8 @@ pub fn run(
             .is_some_and(|quick_fid| quick_fid.is_due(step, start_step, is_last));
         let checkpoint_due = step.is_multiple_of(config.checkpoint_every) || is_last;
         let release_memory = || {
-            if let Some(release_memory) = options.release_memory {
-                release_memory();
+            if let Some(release) = options.release_memory {
+                release();
             }
         };
         if fid_due {
