@@ -87,7 +87,6 @@ pub use kernel::{PARALLEL_MIN, dispatch};
 pub use options::{Options, PosWeight, ProbClamp, Reduction};
 
 use check::Form;
-use kernel::Gradient;
 
 /// The cost, reduced to one number or kept per element.
 #[derive(Debug, Clone, PartialEq)]
@@ -189,7 +188,8 @@ pub fn binary_cross_entropy_grad<T: Float>(
     options: &Options<'_, T>,
 ) -> Result<LossAndGrad<T>, BceError> {
     let plan = check::validate_options(Form::Probs, probs, targets, options)?;
-    let (loss, grad) = kernel::probs_loss_and_grad(probs, targets, &plan, Gradient::New)?;
+    let mut grad = vec![T::from_f64(0.0); probs.len()];
+    let loss = kernel::probs_loss_and_grad(probs, targets, &plan, &mut grad)?;
     Ok(LossAndGrad { loss, grad })
 }
 
@@ -209,7 +209,7 @@ pub fn binary_cross_entropy_grad_into<T: Float>(
 ) -> Result<Loss<T>, BceError> {
     let plan = check::validate_options(Form::Probs, probs, targets, options)?;
     check::grad_len(Form::Probs, probs.len(), grad.len())?;
-    kernel::probs_loss_and_grad(probs, targets, &plan, Gradient::Into(grad)).map(|(loss, _)| loss)
+    kernel::probs_loss_and_grad(probs, targets, &plan, grad)
 }
 
 /// Computes [`binary_cross_entropy_with_logits`] and its gradient with
@@ -230,7 +230,8 @@ pub fn binary_cross_entropy_with_logits_grad<T: Float>(
     options: &Options<'_, T>,
 ) -> Result<LossAndGrad<T>, BceError> {
     let plan = check::validate_options(Form::Logits, logits, targets, options)?;
-    let (loss, grad) = kernel::logits_loss_and_grad(logits, targets, &plan, Gradient::New)?;
+    let mut grad = vec![T::from_f64(0.0); logits.len()];
+    let loss = kernel::logits_loss_and_grad(logits, targets, &plan, &mut grad)?;
     Ok(LossAndGrad { loss, grad })
 }
 
@@ -250,5 +251,5 @@ pub fn binary_cross_entropy_with_logits_grad_into<T: Float>(
 ) -> Result<Loss<T>, BceError> {
     let plan = check::validate_options(Form::Logits, logits, targets, options)?;
     check::grad_len(Form::Logits, logits.len(), grad.len())?;
-    kernel::logits_loss_and_grad(logits, targets, &plan, Gradient::Into(grad)).map(|(loss, _)| loss)
+    kernel::logits_loss_and_grad(logits, targets, &plan, grad)
 }

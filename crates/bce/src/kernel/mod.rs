@@ -35,7 +35,6 @@ mod hard;
 mod hard_sum;
 mod math;
 mod narrow;
-mod output;
 mod program;
 mod tables;
 
@@ -66,7 +65,6 @@ use crate::float::Float;
 use crate::options::{ProbClamp, Reduction};
 use crate::reduce::{BLOCK, LaneSum, pairwise};
 use dispatch::{Isa, Job};
-use output::{Chunk, Output, write_through};
 use program::{Logits, Probs, Program};
 use tables::Lookup;
 
@@ -114,9 +112,8 @@ pub(crate) fn probs_loss<T: Float>(
         Form::Probs,
         (probs, targets),
         plan,
-        Gradient::Skip,
+        &mut [],
     )
-    .map(|(loss, _)| loss)
 }
 
 /// Computes the loss of logits (validated options in `plan`).
@@ -125,53 +122,35 @@ pub(crate) fn logits_loss<T: Float>(
     targets: &[T],
     plan: &Plan<'_, T>,
 ) -> Result<Loss<T>, BceError> {
-    run(
-        Logits,
-        Form::Logits,
-        (logits, targets),
-        plan,
-        Gradient::Skip,
-    )
-    .map(|(loss, _)| loss)
+    run(Logits, Form::Logits, (logits, targets), plan, &mut [])
 }
 
-/// Destination of the gradient of a pass.
-pub(crate) enum Gradient<'a, T> {
-    /// Nowhere: the loss only.
-    Skip,
-    /// Into a caller's buffer of the input's length (checked by the caller).
-    Into(&'a mut [T]),
-    /// Into a new vector, which the pass returns.
-    New,
-}
-
-/// Computes the loss of probabilities and writes the gradient to `gradient`.
-/// Returns the loss and the new gradient vector, empty unless
-/// [`Gradient::New`].
+/// Computes the loss of probabilities and writes its gradient into `grad`
+/// (of the same length as `probs`, checked by the caller).
 pub(crate) fn probs_loss_and_grad<T: Float>(
     probs: &[T],
     targets: &[T],
     plan: &Plan<'_, T>,
-    gradient: Gradient<'_, T>,
-) -> Result<(Loss<T>, Vec<T>), BceError> {
+    grad: &mut [T],
+) -> Result<Loss<T>, BceError> {
     run(
         probs_program(plan.clamp),
         Form::Probs,
         (probs, targets),
         plan,
-        gradient,
+        grad,
     )
 }
 
-/// Computes the loss of logits and its gradient, as
-/// [`probs_loss_and_grad`] does for probabilities.
+/// Computes the loss of logits and writes its gradient into `grad` (of the
+/// same length as `logits`, checked by the caller).
 pub(crate) fn logits_loss_and_grad<T: Float>(
     logits: &[T],
     targets: &[T],
     plan: &Plan<'_, T>,
-    gradient: Gradient<'_, T>,
-) -> Result<(Loss<T>, Vec<T>), BceError> {
-    run(Logits, Form::Logits, (logits, targets), plan, gradient)
+    grad: &mut [T],
+) -> Result<Loss<T>, BceError> {
+    run(Logits, Form::Logits, (logits, targets), plan, grad)
 }
 
 fn probs_program(clamp: ProbClamp) -> Probs {
@@ -189,31 +168,23 @@ fn probs_program(clamp: ProbClamp) -> Probs {
     }
 }
 
-/// Runs the pass over all blocks, writing the gradient to `gradient`, then
-/// names the first invalid element if any block found one. Returns the
-/// loss (per-element costs for `Reduction::None`) and the new gradient
-/// vector, empty unless [`Gradient::New`].
+/// Runs the pass over all blocks, writing the gradient into `grad` unless
+/// it is empty (else it has the length of `values`), then names the first
+/// invalid element if any block found one. Per-element costs are returned
+/// for `Reduction::None`.
 fn run<T: Float, P: Program>(
     program: P,
     form: Form,
     (values, targets): (&[T], &[T]),
     plan: &Plan<'_, T>,
-    gradient: Gradient<'_, T>,
-) -> Result<(Loss<T>, Vec<T>), BceError> {
+    grad: &mut [T],
+) -> Result<Loss<T>, BceError> {
     let len = values.len();
-    let per_element = plan.reduction == Reduction::None;
-    let mut costs = Vec::with_capacity(if per_element { len } else { 0 });
-    let fresh_grad = matches!(gradient, Gradient::New);
-    let mut new_grad = Vec::with_capacity(if fresh_grad { len } else { 0 });
-    let cost_out = if per_element {
-        Output::Fresh(costs.spare_capacity_mut())
+    let zero = T::from_f64(0.0);
+    let mut costs = if plan.reduction == Reduction::None {
+        vec![zero; len]
     } else {
-        Output::Skip
-    };
-    let grad_out = match gradient {
-        Gradient::Skip => Output::Skip,
-        Gradient::Into(buffer) => Output::Buffer(buffer),
-        Gradient::New => Output::Fresh(new_grad.spare_capacity_mut()),
+        Vec::new()
     };
     let shared = Shared {
         program,
@@ -230,12 +201,10 @@ fn run<T: Float, P: Program>(
     };
     let isa = dispatch::current();
 
-    // Both branches run every block, and each block writes the whole of its
-    // fresh chunks through `write_through`, which the `set_len` below relies on.
     let blocks = len.div_ceil(BLOCK);
     let (total, first_invalid) = if len >= PARALLEL_MIN {
-        let cost_chunks: Vec<_> = cost_out.chunks(len).collect();
-        let grad_chunks: Vec<_> = grad_out.chunks(len).collect();
+        let cost_chunks = output_chunks(&mut costs, blocks);
+        let grad_chunks = output_chunks(grad, blocks);
         let results: Vec<BlockResult> = cost_chunks
             .into_par_iter()
             .zip(grad_chunks)
@@ -252,9 +221,16 @@ fn run<T: Float, P: Program>(
         // outputs; the same blocks and summation tree as above.
         let mut sums = [0.0; PARALLEL_MIN / BLOCK];
         let mut first_invalid = None;
-        let chunks = cost_out.chunks(len).zip(grad_out.chunks(len));
-        for (index, (sum, (cost_out, grad_out))) in sums.iter_mut().zip(chunks).enumerate() {
-            let result = run_block(&shared, isa, index * BLOCK, cost_out, grad_out);
+        let mut cost_chunks = costs.chunks_mut(BLOCK);
+        let mut grad_chunks = grad.chunks_mut(BLOCK);
+        for (index, sum) in sums.iter_mut().enumerate().take(blocks) {
+            let result = run_block(
+                &shared,
+                isa,
+                index * BLOCK,
+                cost_chunks.next(),
+                grad_chunks.next(),
+            );
             *sum = result.sum;
             if result.invalid && first_invalid.is_none() {
                 first_invalid = Some(index);
@@ -262,49 +238,41 @@ fn run<T: Float, P: Program>(
         }
         (pairwise(&sums[..blocks]), first_invalid)
     };
-    // SAFETY: a vector used here has a capacity of at least `len`, and the
-    // pass above wrote each of its first `len` elements (see the comment before
-    // the pass).
-    #[allow(unsafe_code)]
-    unsafe {
-        if per_element {
-            costs.set_len(len);
-        }
-        if fresh_grad {
-            new_grad.set_len(len);
-        }
-    }
 
     if let Some(first) = first_invalid {
         check::first_invalid(form, values, targets, plan.weights, first * BLOCK)?;
     }
-    let loss = match plan.reduction {
+    Ok(match plan.reduction {
         Reduction::None => Loss::PerElement(costs),
         Reduction::Sum => Loss::Reduced(T::from_f64(total)),
         Reduction::Mean => Loss::Reduced(T::from_f64(total / len as f64)),
-    };
-    Ok((loss, new_grad))
+    })
+}
+
+/// Splits an output into one chunk per block, or `None` per block when the
+/// output is not wanted.
+fn output_chunks<T>(output: &mut [T], blocks: usize) -> Vec<Option<&mut [T]>> {
+    if output.is_empty() {
+        (0..blocks).map(|_| None).collect()
+    } else {
+        output.chunks_mut(BLOCK).map(Some).collect()
+    }
 }
 
 /// Runs one block under the dispatch, choosing the monomorphized loop:
-/// `f32` lanes where the type and the program allow them. Fresh chunks go
-/// through [`write_through`].
+/// `f32` lanes where the type and the program allow them.
 fn run_block<T: Float, P: Program>(
     shared: &Shared<'_, T, P>,
     isa: Isa,
     start: usize,
-    costs: Option<Chunk<'_, T>>,
-    grad: Option<Chunk<'_, T>>,
+    costs: Option<&mut [T]>,
+    grad: Option<&mut [T]>,
 ) -> BlockResult {
-    write_through(costs, |costs| {
-        write_through(grad, |grad| {
-            if T::NARROW && shared.program.narrow() {
-                run_block_as::<T, P, true>(shared, isa, start, costs, grad)
-            } else {
-                run_block_as::<T, P, false>(shared, isa, start, costs, grad)
-            }
-        })
-    })
+    if T::NARROW && shared.program.narrow() {
+        run_block_as::<T, P, true>(shared, isa, start, costs, grad)
+    } else {
+        run_block_as::<T, P, false>(shared, isa, start, costs, grad)
+    }
 }
 
 /// [`run_block`] for one choice of lanes.
