@@ -51,14 +51,14 @@ EMBEDDED_DIGITS = os.path.join(REPOSITORY, "data")
 
 # Hyperparameters of each preset and model. "course": the course's notebooks (MLP GAN of
 # week 1, DCGAN of week 2). "bcegan": the defaults of `bcegan train` in
-# crates/bcegan/src/cli/train.rs.
+# crates/bcegan/src/cli/train.rs and crates/bcegan/src/train/config.rs.
 PRESETS = {
     "course": {
         "mlp": dict(lr=1e-5, betas=(0.9, 0.999), eps=1e-8, batch_size=128, latent_dim=64),
         "dcgan": dict(lr=2e-4, betas=(0.5, 0.999), eps=1e-8, batch_size=128, latent_dim=64),
     },
     "bcegan": {
-        "mlp": dict(lr=1e-4, betas=(0.5, 0.999), eps=1e-8, batch_size=128, latent_dim=64),
+        "mlp": dict(lr=1e-4, betas=(0.5, 0.999), eps=1e-8, batch_size=64, latent_dim=64),
         "dcgan": dict(lr=2e-4, betas=(0.5, 0.999), eps=1e-8, batch_size=128, latent_dim=64),
     },
 }

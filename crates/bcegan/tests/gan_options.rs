@@ -33,6 +33,8 @@ fn model_defaults_follow_course() {
     let mlp = config(&[]);
     assert_eq!(mlp.model, ModelKind::Mlp, "default model");
     assert_eq!(mlp.generator_adam.lr, 1e-4, "MLP learning rate");
+    assert_eq!(mlp.batch_size, 64, "MLP batch size");
+    assert_eq!(mlp.steps, 10_000, "default step count");
     let dcgan = config(&["--model", "dcgan"]);
     assert_eq!(dcgan.model, ModelKind::Dcgan, "--model dcgan");
     for adam in [dcgan.generator_adam, dcgan.discriminator_adam] {
@@ -41,6 +43,11 @@ fn model_defaults_follow_course() {
     }
     assert_eq!(dcgan.batch_size, 128, "DCGAN batch size");
     assert_eq!(dcgan.latent_dim, 64, "DCGAN noise length");
+    let small_batch = config(&["--batch-size", "32"]);
+    assert_eq!(
+        small_batch.batch_size, 32,
+        "--batch-size replaces the model's default"
+    );
     let given = config(&["--model", "dcgan", "--lr", "0.001"]);
     assert_eq!(
         given.generator_adam.lr, 1e-3,

@@ -9,7 +9,8 @@ use clap::{ArgMatches, Args};
 use crate::model::ModelKind;
 use crate::train::{
     AdamSettings, DEFAULT_CHECKPOINT_EVERY, DEFAULT_FID_EVERY, DEFAULT_FID_SAMPLES, DataSource,
-    GeneratorLoss, NonFinitePolicy, TrainConfig, TrainError, default_learning_rate,
+    GeneratorLoss, NonFinitePolicy, TrainConfig, TrainError, default_batch_size,
+    default_learning_rate,
 };
 
 /// Adam's two decay rates, as `--generator-betas` and `--discriminator-betas` take them.
@@ -61,7 +62,7 @@ pub struct TrainArgs {
     pub model: ModelKind,
 
     /// Total number of steps (one discriminator update plus one generator update each)
-    #[arg(long, default_value_t = 6000)]
+    #[arg(long, default_value_t = 10000)]
     pub steps: u64,
 
     /// Wall-clock budget of the training loop, such as 300s, 5m or 1h30m (units h, m, s,
@@ -70,9 +71,9 @@ pub struct TrainArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub time_limit: Option<Duration>,
 
-    /// Images per batch
-    #[arg(long, default_value_t = 128)]
-    pub batch_size: usize,
+    /// Images per batch [default: 64 for --model mlp, 128 for --model dcgan]
+    #[arg(long)]
+    pub batch_size: Option<usize>,
 
     /// Adam learning rate of both networks [default: 1e-4 for --model mlp, 2e-4 for
     /// --model dcgan]
@@ -210,7 +211,9 @@ impl TrainArgs {
             model: self.model,
             steps: self.steps,
             time_limit_s: self.time_limit.map(|limit| limit.as_secs_f64()),
-            batch_size: self.batch_size,
+            batch_size: self
+                .batch_size
+                .unwrap_or_else(|| default_batch_size(self.model)),
             latent_dim: self.latent_dim,
             generator_adam: per_network(self.generator_lr, self.generator_betas),
             discriminator_adam: per_network(self.discriminator_lr, self.discriminator_betas),

@@ -23,7 +23,7 @@ pub use checkpoint::{
 pub use checkpoint_error::CheckpointProblem;
 pub use config::{
     AdamSettings, DEFAULT_CHECKPOINT_EVERY, DataSource, GeneratorLoss, NonFinitePolicy,
-    TrainConfig, default_learning_rate,
+    TrainConfig, default_batch_size, default_learning_rate,
 };
 pub use error::TrainError;
 pub use gan::{Gan, Network, NonFiniteValue, StepMetrics, StepReport, standard_normal};
