@@ -29,7 +29,7 @@ fn config(words: &[&str]) -> TrainConfig {
 }
 
 #[test]
-fn model_defaults_follow_course() {
+fn defaults_depend_on_model() {
     let mlp = config(&[]);
     assert_eq!(mlp.model, ModelKind::Mlp, "default model");
     assert_eq!(mlp.generator_adam.lr, 1e-4, "MLP learning rate");
