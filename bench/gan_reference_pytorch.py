@@ -22,15 +22,25 @@ The models, the step and the data follow bcegan's trainer:
   is a fresh seeded permutation and a batch may span two epochs. NumPy's generator
   replaces bcegan's ChaCha8, so the batch order differs from bcegan's for the same seed.
 
+With --ema-decay D > 0, every 10th step also updates an exponential moving average of
+the generator's parameters (not the BatchNorm buffers). The first update copies them, and
+each later one after s steps keeps the fraction min(D, (1 + s) / (10 + s)) ** 10 of the
+average. The ramp lets early averages follow the fast-changing weights.
+
 At the end it writes --count generated images (generator in eval mode) as float32
 [N, 28, 28] in [0, 1] to --samples-npy, optionally an 8 x 8 grid PNG to --grid, and
-prints the steps done, steps per second and wall time (one JSON line with --json).
+prints the steps done, steps per second and wall time (one JSON line with --json). When
+an average exists, the images come from a copy of the generator with the averaged
+weights, whose BatchNorm running statistics are recomputed on 8 batches of 256 noise
+vectors from their own seeded stream. Training runs the same with or without it.
 
 Usage: python bench/gan_reference_pytorch.py (--minutes M | --steps N) [--model mlp|dcgan]
-       [--preset bcegan|course] [--data DIR] [--samples-npy FILE --count N] [--json] ...
+       [--preset bcegan|course] [--data DIR] [--ema-decay D]
+       [--samples-npy FILE --count N] [--json] ...
 """
 
 import argparse
+import copy
 import gzip
 import json
 import os
@@ -48,18 +58,31 @@ LEAKY_SLOPE = 0.2
 IMAGES_MAGIC = 0x00000803
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EMBEDDED_DIGITS = os.path.join(REPOSITORY, "data")
+# Steps between two updates of the generator's weight average. Each update raises the
+# decay to this power, so once the ramp reaches the decay the average decays at the same
+# rate per step as an update on every step would.
+AVERAGE_INTERVAL = 10
+# Noise batches, their size and the seed key (ASCII "calib") of the stream that recomputes
+# the averaged generator's BatchNorm running statistics. The key is XORed into --seed.
+STATISTICS_BATCHES = 8
+STATISTICS_BATCH_SIZE = 256
+STATISTICS_SEED_KEY = 0x63616c6962
 
 # Hyperparameters of each preset and model. "course": the course's notebooks (MLP GAN of
 # week 1, DCGAN of week 2). "bcegan": the defaults of `bcegan train` in
 # crates/bcegan/src/cli/train.rs and crates/bcegan/src/train/config.rs.
 PRESETS = {
     "course": {
-        "mlp": dict(lr=1e-5, betas=(0.9, 0.999), eps=1e-8, batch_size=128, latent_dim=64),
-        "dcgan": dict(lr=2e-4, betas=(0.5, 0.999), eps=1e-8, batch_size=128, latent_dim=64),
+        "mlp": dict(lr=1e-5, betas=(0.9, 0.999), eps=1e-8, batch_size=128, latent_dim=64,
+                    ema_decay=0.0),
+        "dcgan": dict(lr=2e-4, betas=(0.5, 0.999), eps=1e-8, batch_size=128, latent_dim=64,
+                      ema_decay=0.0),
     },
     "bcegan": {
-        "mlp": dict(lr=1e-4, betas=(0.5, 0.999), eps=1e-8, batch_size=64, latent_dim=64),
-        "dcgan": dict(lr=2e-4, betas=(0.5, 0.999), eps=1e-8, batch_size=128, latent_dim=64),
+        "mlp": dict(lr=1e-4, betas=(0.5, 0.999), eps=1e-8, batch_size=64, latent_dim=64,
+                    ema_decay=0.999),
+        "dcgan": dict(lr=2e-4, betas=(0.5, 0.999), eps=1e-8, batch_size=128, latent_dim=64,
+                      ema_decay=0.0),
     },
 }
 
@@ -110,6 +133,10 @@ def build_parser():
                         help="target of real images in the discriminator loss (default 1)")
     parser.add_argument("--generator-loss", choices=["non-saturating", "minimax"],
                         default="non-saturating")
+    parser.add_argument("--ema-decay", type=float, metavar="D",
+                        help="per-step decay in [0, 1) of the generator's weight average "
+                             "that the written images come from; 0 turns averaging off "
+                             "(default: 0.999 for mlp with preset bcegan, else 0)")
 
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--latent-dim", type=int)
@@ -149,6 +176,7 @@ def resolve_settings(args):
         "latent_dim": args.latent_dim if args.latent_dim is not None else preset["latent_dim"],
         "real_target": args.real_target,
         "generator_loss": args.generator_loss,
+        "ema_decay": args.ema_decay if args.ema_decay is not None else preset["ema_decay"],
     }
     return settings
 
@@ -177,6 +205,9 @@ def check_args(args, settings):
     if not 0.0 < settings["real_target"] <= 1.0:
         raise UsageError(f"invalid --real-target {settings['real_target']}: "
                          "must be in (0, 1]")
+    if not 0.0 <= settings["ema_decay"] < 1.0:
+        raise UsageError(f"invalid --ema-decay {settings['ema_decay']}: must be in [0, 1), "
+                         "with 0 to turn averaging off")
 
 
 def find_images_file(folder):
@@ -341,9 +372,50 @@ def write_grid_png(path, images, np, columns=8):
         handle.write(png)
 
 
+def update_average(average, generator, decay, step, torch):
+    """Updates the generator's weight average after `step` completed steps and returns it.
+    The average is None until the first update, then one float32 tensor per parameter."""
+    if decay == 0.0 or step % AVERAGE_INTERVAL != 0:
+        return average
+    with torch.no_grad():
+        if average is None:
+            return [parameter.detach().to(torch.float32, copy=True)
+                    for parameter in generator.parameters()]
+        kept_fraction = min(decay, (1 + step) / (10 + step)) ** AVERAGE_INTERVAL
+        for averaged, parameter in zip(average, generator.parameters()):
+            averaged.mul_(kept_fraction).add_(parameter.detach().to(torch.float32),
+                                              alpha=1.0 - kept_fraction)
+    return average
+
+
+def build_averaged_generator(generator, average, args, latent_dim, torch, nn):
+    """Returns a copy of the generator with the averaged weights and with its BatchNorm
+    running statistics recomputed for them. It changes only the copy and draws noise from
+    its own seeded stream, so the live generator and the training noise stay untouched."""
+    averaged_generator = copy.deepcopy(generator)
+    with torch.no_grad():
+        for parameter, averaged in zip(averaged_generator.parameters(), average):
+            parameter.copy_(averaged)
+
+    # Momentum None makes each BatchNorm keep the plain mean of the batch statistics.
+    for module in averaged_generator.modules():
+        if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            module.reset_running_stats()
+            module.momentum = None
+    averaged_generator.train()
+    noise_source = torch.Generator().manual_seed(args.seed ^ STATISTICS_SEED_KEY)
+    with torch.no_grad():
+        for _ in range(STATISTICS_BATCHES):
+            noise = torch.randn(STATISTICS_BATCH_SIZE, latent_dim, generator=noise_source)
+            averaged_generator(noise)
+    averaged_generator.eval()
+    return averaged_generator
+
+
 def train(args, settings, torch, nn, np):
-    """Trains until the budget is spent; returns the generator, the steps done and the
-    wall-clock seconds of the training loop."""
+    """Trains until the budget is spent. Returns the generator, its weight average, the
+    steps done and the wall-clock seconds of the training loop. The average is None when
+    --ema-decay is 0 or fewer than 10 steps ran."""
     folder = args.data if args.data is not None else EMBEDDED_DIGITS
     if not os.path.isdir(folder):
         raise UsageError(f"invalid --data {folder}: not a folder")
@@ -375,6 +447,8 @@ def train(args, settings, torch, nn, np):
         image_shape = (batch_size, IMAGE_SIZE)
 
     budget_s = args.minutes * 60.0 if args.minutes is not None else None
+    ema_decay = settings["ema_decay"]
+    average = None
     started = time.perf_counter()
     step = 0
     while args.steps is None or step < args.steps:
@@ -405,6 +479,7 @@ def train(args, settings, torch, nn, np):
         g_loss.backward()
         generator_optimizer.step()
         step += 1
+        average = update_average(average, generator, ema_decay, step, torch)
 
         elapsed_s = time.perf_counter() - started
         if step % args.log_every == 0:
@@ -415,7 +490,7 @@ def train(args, settings, torch, nn, np):
         if budget_s is not None and elapsed_s >= budget_s:
             break
     wall_s = time.perf_counter() - started
-    return generator, step, wall_s
+    return generator, average, step, wall_s
 
 
 def generate(generator, args, latent_dim, torch):
@@ -453,9 +528,12 @@ def main():
 
     torch.set_num_threads(args.threads)
     try:
-        generator, steps, wall_s = train(args, settings, torch, nn, np)
+        generator, average, steps, wall_s = train(args, settings, torch, nn, np)
         samples = None
         if args.samples_npy is not None or args.grid is not None:
+            if average is not None:
+                generator = build_averaged_generator(
+                    generator, average, args, settings["latent_dim"], torch, nn)
             samples = generate(generator, args, settings["latent_dim"], torch)
         if args.samples_npy is not None:
             np.save(args.samples_npy, samples)
@@ -487,6 +565,7 @@ def main():
         "latent_dim": settings["latent_dim"],
         "real_target": settings["real_target"],
         "generator_loss": settings["generator_loss"],
+        "ema_decay": settings["ema_decay"],
         "samples_npy": args.samples_npy,
         "count": args.count if args.samples_npy is not None else 0,
     }
@@ -494,7 +573,8 @@ def main():
         print(json.dumps(record))
     else:
         print(f"{args.model} GAN (PyTorch {torch.__version__}, preset {args.preset}, "
-              f"{record['threads']} threads): {steps} steps in {wall_s:.1f} s, "
+              f"EMA decay {settings['ema_decay']}, {record['threads']} threads): "
+              f"{steps} steps in {wall_s:.1f} s, "
               f"{record['steps_per_s']} steps/s")
         if args.samples_npy is not None:
             print(f"wrote {args.count} images to {args.samples_npy}")
