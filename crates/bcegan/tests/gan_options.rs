@@ -42,6 +42,13 @@ fn defaults_depend_on_model() {
         assert_eq!((adam.beta1, adam.beta2), (0.5, 0.999), "DCGAN betas");
     }
     assert_eq!(dcgan.batch_size, 128, "DCGAN batch size");
+    assert_eq!(mlp.ema_decay, 0.999, "MLP weight average");
+    assert_eq!(dcgan.ema_decay, 0.0, "DCGAN keeps no weight average");
+    let no_average = config(&["--ema-decay", "0"]);
+    assert_eq!(
+        no_average.ema_decay, 0.0,
+        "--ema-decay replaces the default"
+    );
     assert_eq!(dcgan.latent_dim, 64, "DCGAN noise length");
     let small_batch = config(&["--batch-size", "32"]);
     assert_eq!(
@@ -140,7 +147,10 @@ fn invalid_setting(words: &[&str]) -> (&'static str, String) {
 
 #[test]
 fn invalid_options_rejected_by_name() {
-    let cases: [(&[&str], &str); 7] = [
+    let cases: [(&[&str], &str); 10] = [
+        (&["--ema-decay", "1"], "--ema-decay"),
+        (&["--ema-decay=-0.5"], "--ema-decay"),
+        (&["--ema-decay", "NaN"], "--ema-decay"),
         (&["--real-target", "0"], "--real-target"),
         (&["--real-target", "1.5"], "--real-target"),
         (&["--real-target", "NaN"], "--real-target"),
@@ -163,7 +173,7 @@ fn invalid_options_rejected_by_name() {
 #[test]
 fn resume_rejects_changed_gan_options() {
     let saved = config(&["--model", "dcgan", "--generator-lr", "0.001"]);
-    let cases: [(&[&str], &str, &str); 4] = [
+    let cases: [(&[&str], &str, &str); 5] = [
         (&["--model", "mlp"], "model", "--model"),
         (
             &["--generator-loss", "minimax"],
@@ -171,6 +181,7 @@ fn resume_rejects_changed_gan_options() {
             "--generator-loss",
         ),
         (&["--real-target", "0.9"], "real_target", "--real-target"),
+        (&["--ema-decay", "0.99"], "ema_decay", "--ema-decay"),
         // The run's two learning rates differ, so one shared --lr cannot match them.
         (&["--lr", "0.001"], "lr", "--lr"),
     ];

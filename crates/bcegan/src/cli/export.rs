@@ -17,7 +17,8 @@ pub struct ExportArgs {
     pub run: PathBuf,
 
     /// SafeTensors file to write, with the parameter names of the course's PyTorch modules
-    /// (gen.0.0.weight, ..., disc.3.bias), loadable with load_state_dict(strict=True)
+    /// (gen.0.0.weight, ..., disc.3.bias), loadable with load_state_dict(strict=True). The
+    /// generator is the run's weight average where the run keeps one (--ema-decay)
     #[arg(long, value_name = "FILE.safetensors")]
     pub torch: PathBuf,
 

@@ -9,7 +9,7 @@ use clap::{ArgMatches, Args};
 use crate::model::ModelKind;
 use crate::train::{
     AdamSettings, DEFAULT_CHECKPOINT_EVERY, DEFAULT_FID_EVERY, DEFAULT_FID_SAMPLES, DataSource,
-    GeneratorLoss, NonFinitePolicy, TrainConfig, TrainError, default_batch_size,
+    GeneratorLoss, NonFinitePolicy, TrainConfig, TrainError, default_batch_size, default_ema_decay,
     default_learning_rate,
 };
 
@@ -118,6 +118,12 @@ pub struct TrainArgs {
     #[arg(long, value_enum, default_value_t = GeneratorLoss::NonSaturating)]
     pub generator_loss: GeneratorLoss,
 
+    /// Decay of the exponential moving average of the generator's weights that samples,
+    /// quick FIDs, checkpoints and `bcegan sample`/`eval` use; 0 keeps no average [default:
+    /// 0.999 for --model mlp, 0 for --model dcgan]
+    #[arg(long, value_name = "DECAY")]
+    pub ema_decay: Option<f64>,
+
     /// Length of the generator's noise vector
     #[arg(long, default_value_t = 64)]
     pub latent_dim: usize,
@@ -219,6 +225,9 @@ impl TrainArgs {
             discriminator_adam: per_network(self.discriminator_lr, self.discriminator_betas),
             real_target: self.real_target,
             generator_loss: self.generator_loss,
+            ema_decay: self
+                .ema_decay
+                .unwrap_or_else(|| default_ema_decay(self.model)),
             seed: self.seed,
             log_every: self.log_every,
             sample_every: self.sample_every,
@@ -349,6 +358,12 @@ impl TrainArgs {
                 "--generator-loss",
                 requested.generator_loss.name().to_owned(),
                 saved.generator_loss.name().to_owned(),
+            ),
+            (
+                "ema_decay",
+                "--ema-decay",
+                requested.ema_decay.to_string(),
+                saved.ema_decay.to_string(),
             ),
             (
                 "latent_dim",

@@ -96,6 +96,11 @@ impl DcganGenerator {
         }
         tanh(conv_transpose2d(&self.output, x)).reshape([batch, IMAGE_SIZE])
     }
+
+    /// The BatchNorm layers, input side first.
+    pub(crate) fn norms_mut(&mut self) -> impl Iterator<Item = &mut BatchNorm> {
+        self.blocks.iter_mut().map(|block| &mut block.norm)
+    }
 }
 
 /// One discriminator block: convolution, then BatchNorm, then LeakyReLU with slope 0.2.

@@ -16,6 +16,7 @@ mod norm_relu;
 mod sigmoid;
 
 use burn::module::Module;
+use burn::nn::BatchNorm;
 use burn::tensor::{Device, Tensor};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -104,6 +105,14 @@ impl Generator {
     /// [0, 1], whatever the model's range.
     pub fn generate_pixels(&self, noise: Tensor<2>) -> Tensor<2> {
         self.kind().to_pixels(self.forward(noise))
+    }
+
+    /// The BatchNorm layers, input side first: for replacing their running statistics.
+    pub(crate) fn norms_mut(&mut self) -> Box<dyn Iterator<Item = &mut BatchNorm> + '_> {
+        match self {
+            Self::Mlp(generator) => Box::new(generator.norms_mut()),
+            Self::Dcgan(generator) => Box::new(generator.norms_mut()),
+        }
     }
 }
 

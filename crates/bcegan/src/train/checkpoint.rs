@@ -57,6 +57,8 @@ const SKIP_ENUM_VARIANTS: bool = true;
 
 const GENERATOR_OPTIMIZER: &str = "optimizer.generator";
 const DISCRIMINATOR_OPTIMIZER: &str = "optimizer.discriminator";
+/// Start of the names of the averaged generator's tensors (the `average` field).
+const AVERAGE_PREFIX: &str = "average.";
 
 /// Both networks of a GAN, saved and loaded together.
 #[derive(Module, Debug)]
@@ -65,6 +67,9 @@ pub struct GanNetworks {
     pub generator: Generator,
     /// The discriminator.
     pub discriminator: Discriminator,
+    /// The average of the generator's parameters, with its own BatchNorm statistics, in
+    /// runs that keep one (`--ema-decay`), from its first update on.
+    pub average: Option<Generator>,
 }
 
 /// Progress of a run at a checkpoint, stored as JSON in the `state` metadata entry.
@@ -95,6 +100,8 @@ pub struct Checkpoint {
     pub generator: Generator,
     /// The discriminator, with the parameter ids it had when saved.
     pub discriminator: Discriminator,
+    /// The averaged generator, in runs that keep one.
+    pub average: Option<Generator>,
     /// Serialized Adam state of the generator (burnpack bytes).
     pub generator_optimizer: Vec<u8>,
     /// Serialized Adam state of the discriminator (burnpack bytes).
@@ -109,6 +116,8 @@ pub struct CheckpointContents<'a> {
     pub generator: &'a Generator,
     /// The discriminator.
     pub discriminator: &'a Discriminator,
+    /// The averaged generator, in runs that keep one.
+    pub average: Option<&'a Generator>,
     /// Serialized Adam state of the generator.
     pub generator_optimizer: &'a [u8],
     /// Serialized Adam state of the discriminator.
@@ -153,6 +162,7 @@ pub fn save_checkpoint(
     let networks = GanNetworks {
         generator: contents.generator.clone(),
         discriminator: contents.discriminator.clone(),
+        average: contents.average.cloned(),
     };
     let mut tensors = BTreeMap::new();
     let mut state = state.clone();
@@ -236,7 +246,9 @@ pub fn save_checkpoint(
 }
 
 /// Reads both networks from `path` into fresh networks of the model that the checkpoint's
-/// configuration records, built for `latent_dim` on `device`.
+/// configuration records, built for `latent_dim` on `device`. The generator is the
+/// averaged one in checkpoints of runs that keep an average (`--ema-decay`), else the live
+/// one.
 ///
 /// This is the entry point for commands that only need the trained networks, such as
 /// sampling or export; it verifies the file exactly as a resume does.
@@ -252,7 +264,8 @@ pub fn load_checkpoint(
     device: &Device,
 ) -> Result<(Generator, Discriminator), TrainError> {
     let checkpoint = read_checkpoint(path, latent_dim, device)?;
-    Ok((checkpoint.generator, checkpoint.discriminator))
+    let generator = checkpoint.average.unwrap_or(checkpoint.generator);
+    Ok((generator, checkpoint.discriminator))
 }
 
 /// Reads and verifies everything a checkpoint holds; the networks are those of the model in
@@ -341,6 +354,7 @@ pub fn read_checkpoint(
     Ok(Checkpoint {
         generator: networks.generator,
         discriminator: networks.discriminator,
+        average: networks.average,
         generator_optimizer,
         discriminator_optimizer,
         state,
@@ -401,9 +415,11 @@ fn read_networks(
     // The initial weights are placeholders: every tensor is replaced by the file's.
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let model = state.config.model;
+    let has_average = views.keys().any(|name| name.starts_with(AVERAGE_PREFIX));
     let mut networks = GanNetworks {
         generator: Generator::new(model, latent_dim, &mut rng, device),
         discriminator: Discriminator::new(model, &mut rng, device),
+        average: has_average.then(|| Generator::new(model, latent_dim, &mut rng, device)),
     };
     let mut loaded = Vec::new();
     for expected in networks.collect(None, None, SKIP_ENUM_VARIANTS) {

@@ -11,6 +11,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
 use super::adam::FusedAdam;
+use super::average::GeneratorAverage;
 use super::checkpoint::Checkpoint;
 use super::checkpoint_error::CheckpointProblem;
 use super::config::{AdamSettings, GeneratorLoss, TrainConfig};
@@ -108,6 +109,8 @@ pub struct Gan {
     latent_dim: usize,
     noise_rng: ChaCha8Rng,
     device: Device,
+    seed: u64,
+    average: Option<GeneratorAverage>,
 }
 
 /// Offsets that separate the seeded streams of a run: noise, and initial weights.
@@ -136,6 +139,8 @@ impl Gan {
             latent_dim: config.latent_dim,
             noise_rng: ChaCha8Rng::seed_from_u64(config.seed ^ NOISE_STREAM),
             device: device.clone(),
+            seed: config.seed,
+            average: (config.ema_decay > 0.0).then(|| GeneratorAverage::new(config.ema_decay)),
         }
     }
 
@@ -149,6 +154,38 @@ impl Gan {
     /// Returns the generator in its current state.
     pub fn generator(&self) -> &Generator {
         &self.generator
+    }
+
+    /// Returns the average of the generator's parameters with its own BatchNorm statistics,
+    /// when the run keeps one (`--ema-decay` above 0) and it has had its first update.
+    pub fn averaged_generator(&self) -> Option<&Generator> {
+        self.average.as_ref().and_then(|average| {
+            average.generator(self.model, self.seed, self.latent_dim, &self.device)
+        })
+    }
+
+    /// Folds the generator's parameters into the run's average after step `step` (counted
+    /// from 1), on the steps that update it. Does nothing in runs without an average.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`TrainError::TensorRead`] when a parameter cannot be read as `f32`.
+    pub fn update_average(&mut self, step: u64) -> Result<(), TrainError> {
+        match &mut self.average {
+            Some(average) if GeneratorAverage::is_due(step) => {
+                average.update(step, &self.generator)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Applies the last step's BatchNorm statistics to both networks' running values,
+    /// which burn holds back until the next read, so that a checkpoint stores them and a
+    /// resumed run continues from the same values as an uninterrupted one. Turning a
+    /// module into its inference form (`valid`) is what applies them.
+    pub fn sync_running_statistics(&self) {
+        drop(self.generator.valid());
+        drop(self.discriminator.valid());
     }
 
     /// Returns the discriminator in its current state.
@@ -308,6 +345,9 @@ impl Gan {
         )?;
         self.generator = Sole::new(checkpoint.generator);
         self.discriminator = Sole::new(checkpoint.discriminator);
+        if let (Some(average), Some(saved)) = (&mut self.average, checkpoint.average) {
+            *average = GeneratorAverage::restored(config.ema_decay, saved)?;
+        }
         self.noise_rng.set_word_pos(checkpoint.state.noise_word_pos);
         Ok(())
     }
@@ -319,13 +359,13 @@ impl Gan {
 
     /// Generates images `[count, 784]` with pixels in [0, 1], whatever the model's range,
     /// from `noise` with the generator in evaluation mode (BatchNorm uses its running
-    /// statistics).
+    /// statistics): the averaged generator when the run keeps one, else the live one.
     ///
     /// # Errors
     ///
     /// Returns [`TrainError::TensorRead`] when the images cannot be read back as `f32`.
     pub fn generate(&self, noise: Tensor<2>) -> Result<Vec<f32>, TrainError> {
-        let generator = self.generator.valid();
+        let generator = self.averaged_generator().unwrap_or(&self.generator).valid();
         let images = generator.generate_pixels(noise.inner());
         debug_assert_eq!(images.dims()[1], IMAGE_SIZE);
         images

@@ -2,6 +2,7 @@
 //! checkpoints and resuming.
 
 mod adam;
+mod average;
 mod checkpoint;
 mod checkpoint_error;
 mod config;
@@ -23,7 +24,7 @@ pub use checkpoint::{
 pub use checkpoint_error::CheckpointProblem;
 pub use config::{
     AdamSettings, DEFAULT_CHECKPOINT_EVERY, DataSource, GeneratorLoss, NonFinitePolicy,
-    TrainConfig, default_batch_size, default_learning_rate,
+    TrainConfig, default_batch_size, default_ema_decay, default_learning_rate,
 };
 pub use error::TrainError;
 pub use gan::{Gan, Network, NonFiniteValue, StepMetrics, StepReport, standard_normal};

@@ -245,6 +245,7 @@ pub fn run(
         if report.non_finite.is_none() {
             skipped_in_a_row = 0;
         }
+        gan.update_average(step)?;
         counters.step = step;
         bar.update(step, &report.metrics);
         counters.elapsed_s = elapsed_before + started.elapsed().as_secs_f64();
@@ -469,9 +470,11 @@ fn save_to(
     counters: &Counters,
 ) -> Result<(), TrainError> {
     let (generator_optimizer, discriminator_optimizer) = gan.optimizer_bytes(path)?;
+    gan.sync_running_statistics();
     let contents = CheckpointContents {
         generator: gan.generator(),
         discriminator: gan.discriminator(),
+        average: gan.averaged_generator(),
         generator_optimizer: &generator_optimizer,
         discriminator_optimizer: &discriminator_optimizer,
     };

@@ -78,6 +78,13 @@ pub fn validate(config: &TrainConfig) -> Result<(), TrainError> {
             "must be in (0, 1]: 1 for plain BCE, or a value such as 0.9 for one-sided label smoothing",
         ));
     }
+    if !(config.ema_decay >= 0.0 && config.ema_decay < 1.0) {
+        return Err(invalid(
+            "--ema-decay",
+            config.ema_decay,
+            "must be in [0, 1): 0 keeps no weight average, values such as 0.999 average over about 1/(1 - decay) steps",
+        ));
+    }
     validate_adam(&config.generator_adam, &GENERATOR_OPTIONS)?;
     validate_adam(&config.discriminator_adam, &DISCRIMINATOR_OPTIONS)
 }
