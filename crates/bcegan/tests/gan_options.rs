@@ -49,6 +49,13 @@ fn defaults_depend_on_model() {
         no_average.ema_decay, 0.0,
         "--ema-decay replaces the default"
     );
+    // −0 is stored as 0, which a resume with `--ema-decay 0` then matches.
+    let negative_zero = config(&["--ema-decay=-0"]);
+    assert_eq!(
+        negative_zero.ema_decay.to_bits(),
+        0.0_f64.to_bits(),
+        "--ema-decay=-0 is stored as 0"
+    );
     assert_eq!(dcgan.latent_dim, 64, "DCGAN noise length");
     let small_batch = config(&["--batch-size", "32"]);
     assert_eq!(

@@ -225,9 +225,11 @@ impl TrainArgs {
             discriminator_adam: per_network(self.discriminator_lr, self.discriminator_betas),
             real_target: self.real_target,
             generator_loss: self.generator_loss,
+            // `+ 0.0` stores −0 as 0, so that `--ema-decay 0` matches it on resume.
             ema_decay: self
                 .ema_decay
-                .unwrap_or_else(|| default_ema_decay(self.model)),
+                .unwrap_or_else(|| default_ema_decay(self.model))
+                + 0.0,
             seed: self.seed,
             log_every: self.log_every,
             sample_every: self.sample_every,

@@ -415,7 +415,13 @@ fn read_networks(
     // The initial weights are placeholders: every tensor is replaced by the file's.
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let model = state.config.model;
-    let has_average = views.keys().any(|name| name.starts_with(AVERAGE_PREFIX));
+    // The state lists the ids of every network tensor it was written with, so a file whose
+    // average tensors were all removed is caught as a missing tensor, not read as a run
+    // without an average.
+    let has_average = views
+        .keys()
+        .chain(state.param_ids.keys())
+        .any(|name| name.starts_with(AVERAGE_PREFIX));
     let mut networks = GanNetworks {
         generator: Generator::new(model, latent_dim, &mut rng, device),
         discriminator: Discriminator::new(model, &mut rng, device),
