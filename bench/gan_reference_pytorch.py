@@ -381,10 +381,10 @@ def update_average(average, generator, decay, step, torch):
         if average is None:
             return [parameter.detach().to(torch.float32, copy=True)
                     for parameter in generator.parameters()]
-        kept_fraction = min(decay, (1 + step) / (10 + step)) ** AVERAGE_INTERVAL
+        retained_fraction = min(decay, (1 + step) / (10 + step)) ** AVERAGE_INTERVAL
         for averaged, parameter in zip(average, generator.parameters()):
-            averaged.mul_(kept_fraction).add_(parameter.detach().to(torch.float32),
-                                              alpha=1.0 - kept_fraction)
+            averaged.mul_(retained_fraction).add_(parameter.detach().to(torch.float32),
+                                              alpha=1.0 - retained_fraction)
     return average
 
 

@@ -97,7 +97,7 @@ impl DcganGenerator {
         tanh(conv_transpose2d(&self.output, x)).reshape([batch, IMAGE_SIZE])
     }
 
-    /// The BatchNorm layers, input side first.
+    /// Returns the BatchNorm layers, input side first.
     pub(crate) fn norms_mut(&mut self) -> impl Iterator<Item = &mut BatchNorm> {
         self.blocks.iter_mut().map(|block| &mut block.norm)
     }

@@ -88,7 +88,7 @@ impl MlpGenerator {
         sigmoid(linear(&self.output, x))
     }
 
-    /// The BatchNorm layers, input side first.
+    /// Returns the BatchNorm layers, input side first.
     pub(crate) fn norms_mut(&mut self) -> impl Iterator<Item = &mut BatchNorm> {
         self.blocks.iter_mut().map(|block| &mut block.norm)
     }

@@ -107,7 +107,8 @@ impl Generator {
         self.kind().to_pixels(self.forward(noise))
     }
 
-    /// The BatchNorm layers, input side first: for replacing their running statistics.
+    /// Returns the BatchNorm layers, input side first, so that their running statistics can
+    /// be replaced.
     pub(crate) fn norms_mut(&mut self) -> Box<dyn Iterator<Item = &mut BatchNorm> + '_> {
         match self {
             Self::Mlp(generator) => Box::new(generator.norms_mut()),

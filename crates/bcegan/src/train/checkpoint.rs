@@ -415,9 +415,8 @@ fn read_networks(
     // The initial weights are placeholders: every tensor is replaced by the file's.
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let model = state.config.model;
-    // The state lists the ids of every network tensor it was written with, so a file whose
-    // average tensors were all removed is caught as a missing tensor, not read as a run
-    // without an average.
+    // The state lists every network tensor by name, so a file stripped of all its average
+    // tensors fails as a missing tensor instead of loading as a run without an average.
     let has_average = views
         .keys()
         .chain(state.param_ids.keys())

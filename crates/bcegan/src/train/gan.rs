@@ -179,10 +179,10 @@ impl Gan {
         }
     }
 
-    /// Applies the last step's BatchNorm statistics to both networks' running values,
-    /// which burn holds back until the next read, so that a checkpoint stores them and a
-    /// resumed run continues from the same values as an uninterrupted one. Turning a
-    /// module into its inference form (`valid`) is what applies them.
+    /// Applies the last step's BatchNorm statistics, which burn holds back until the next
+    /// read, to both networks' running values. A checkpoint then stores the same values
+    /// that an uninterrupted run continues from. Converting a module with `valid` applies
+    /// them.
     pub fn sync_running_statistics(&self) {
         drop(self.generator.valid());
         drop(self.discriminator.valid());

@@ -4,8 +4,8 @@
 //! The average never feeds back into training: the live networks, their optimizers and the
 //! noise stream follow the same path with and without it. Every [`UPDATE_EVERY`] steps the
 //! average moves towards the live parameters. BatchNorm's running statistics belong to the
-//! live weights, so they are not averaged; [`GeneratorAverage::generator`] measures the
-//! averaged generator's own statistics on noise from a separate seeded stream.
+//! live weights, so [`GeneratorAverage::generator`] replaces them by statistics measured on
+//! the averaged weights, with noise from a separate seeded stream.
 
 use std::cell::OnceCell;
 
@@ -19,8 +19,9 @@ use super::gan::standard_normal;
 use crate::model::{Generator, ModelKind};
 
 /// Steps between two updates of the average. Each update applies the decay of this many
-/// steps at once, which costs a tenth of updating every step and, with a decay of 0.999
-/// (a horizon of about 1,000 steps), averages nearly the same weights.
+/// steps at once, so it reads the weights a tenth as often as a per-step update.
+// NOTE: Averaging nearly the same weights as a per-step update is an estimate from the
+// horizon of about 1,000 steps at decay 0.999. Short horizons were not measured.
 pub const UPDATE_EVERY: u64 = 10;
 /// Noise batches that measure the averaged generator's BatchNorm statistics.
 const CALIBRATION_PASSES: usize = 8;
@@ -32,16 +33,16 @@ const CALIBRATION_STREAM: u64 = 0x63616c6962;
 /// The running average and the generator built from it.
 pub struct GeneratorAverage {
     decay: f64,
-    /// One vector per float parameter, in the order `Module::visit` reaches them; empty
-    /// until the first update.
+    /// One vector per float tensor (parameters and running statistics), in the order
+    /// `Module::visit` reaches them. Empty until the first update.
     values: Vec<Vec<f32>>,
-    /// The averaged generator with measured statistics, built when first asked for after
-    /// an update.
+    /// The averaged generator with measured statistics, built on the first request after an
+    /// update.
     built: OnceCell<Generator>,
 }
 
 impl GeneratorAverage {
-    /// Creates an empty average with the per-step `decay` (in (0, 1)).
+    /// Creates an empty average with the per-step `decay`, in (0, 1).
     pub fn new(decay: f64) -> Self {
         Self {
             decay,
@@ -50,8 +51,8 @@ impl GeneratorAverage {
         }
     }
 
-    /// Creates an average holding the parameters of `generator`, as a checkpoint stores
-    /// it; `generator` is kept as the built one, statistics included.
+    /// Creates an average from the parameters of `generator`, as a checkpoint stores it.
+    /// `generator` becomes the built one, statistics included.
     ///
     /// # Errors
     ///
@@ -77,21 +78,21 @@ impl GeneratorAverage {
         step.is_multiple_of(UPDATE_EVERY)
     }
 
-    /// Moves the average towards `live`'s parameters after step `step`: the first update
-    /// copies them, later ones keep `d^UPDATE_EVERY` of the average, where the per-step
-    /// decay `d = min(decay, (1 + step)/(10 + step))` lets early averages follow the
-    /// quickly changing weights of the first steps.
+    /// Moves the average towards `live`'s parameters after step `step`. The first update
+    /// copies them. Later ones retain `d^UPDATE_EVERY` of the average, where the per-step
+    /// decay `d = min(decay, (1 + step)/(10 + step))` lets early averages follow the quickly
+    /// changing weights of the first steps.
     ///
     /// # Errors
     ///
     /// Returns [`TrainError::TensorRead`] when a parameter cannot be read as `f32`.
     pub fn update(&mut self, step: u64, live: &Generator) -> Result<(), TrainError> {
         let warm_up = (1.0 + step as f64) / (10.0 + step as f64);
-        let kept = self.decay.min(warm_up).powi(UPDATE_EVERY as i32);
+        let retained = self.decay.min(warm_up).powi(UPDATE_EVERY as i32);
         let weight = if self.values.is_empty() {
             1.0
         } else {
-            (1.0 - kept) as f32
+            (1.0 - retained) as f32
         };
         let mut fold = Fold {
             values: &mut self.values,
@@ -106,7 +107,7 @@ impl GeneratorAverage {
 
     /// Returns the averaged generator, with BatchNorm statistics measured on
     /// `CALIBRATION_PASSES` batches of noise seeded from `seed`, or `None` before the first
-    /// update. `model` and `latent_dim` are the live generator's; `device` must be
+    /// update. `model` and `latent_dim` are the live generator's. `device` must be
     /// autodiff, so that BatchNorm runs in training mode while the statistics are measured.
     pub fn generator(
         &self,
@@ -119,9 +120,8 @@ impl GeneratorAverage {
             return None;
         }
         Some(self.built.get_or_init(|| {
-            // A new generator rather than a clone of the live one: a clone would share the
-            // live generator's running statistics (burn keeps them behind an `Arc`), and
-            // measuring the average's would overwrite them.
+            // A clone of the live generator would share its running statistics, because burn
+            // keeps them behind an `Arc`. So the average starts from a new module.
             let mut placeholder_rng = ChaCha8Rng::seed_from_u64(0);
             let fresh = Generator::new(model, latent_dim, &mut placeholder_rng, device);
             let mut generator = fresh.map(&mut Replace {
@@ -135,8 +135,8 @@ impl GeneratorAverage {
 }
 
 /// Replaces the running statistics of each BatchNorm layer of `generator` by the mean of
-/// its batch statistics over the calibration batches (momentum `1/(pass + 1)` makes the
-/// running value the cumulative mean), then restores the layers' momentum.
+/// its batch statistics over the calibration batches, then restores the layers' momentum.
+/// A momentum of `1/(pass + 1)` makes each running value the cumulative mean.
 fn calibrate(generator: &mut Generator, seed: u64, latent_dim: usize, device: &Device) {
     let momenta: Vec<f64> = generator.norms_mut().map(|norm| norm.momentum).collect();
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ CALIBRATION_STREAM);
@@ -181,9 +181,9 @@ impl ModuleVisitor for Fold<'_> {
         };
         match self.values.get_mut(self.index) {
             Some(values) => {
-                let kept = 1.0 - self.weight;
+                let retained = 1.0 - self.weight;
                 for (value, live) in values.iter_mut().zip(live) {
-                    *value = kept * *value + self.weight * live;
+                    *value = retained * *value + self.weight * live;
                 }
             }
             None => self.values.push(live),
@@ -192,7 +192,7 @@ impl ModuleVisitor for Fold<'_> {
     }
 }
 
-/// Replaces each float parameter by the average's values, keeping its id and shape.
+/// Replaces each float tensor by the average's values, keeping its id and shape.
 struct Replace<'a> {
     values: &'a [Vec<f32>],
     index: usize,

@@ -1,5 +1,6 @@
-//! The average's update rule against an `f64` evaluation of the formula, and the measured
-//! BatchNorm statistics against the mean of the first layer's outputs on the same noise.
+//! Tests of the average's update rule against an `f64` evaluation of the formula, and of the
+//! measured BatchNorm statistics against the mean of the first layer's outputs on the same
+//! noise.
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
@@ -20,7 +21,7 @@ fn generator(seed: u64) -> Generator {
     Generator::new(ModelKind::Mlp, LATENT_DIM, &mut rng, &device())
 }
 
-/// The float parameters of `generator` in visiting order.
+/// Reads the float tensors of `generator` in visiting order.
 fn parameters(generator: &Generator) -> Vec<Vec<f32>> {
     let mut values = Vec::new();
     let mut fold = Fold {
@@ -44,7 +45,7 @@ fn running_mean(generator: &mut Generator) -> Vec<f32> {
 }
 
 #[test]
-fn updates_on_every_tenth_step() {
+fn update_due_every_ten_steps() {
     let due: Vec<u64> = (1..=35)
         .filter(|&step| GeneratorAverage::is_due(step))
         .collect();
@@ -52,7 +53,7 @@ fn updates_on_every_tenth_step() {
 }
 
 #[test]
-fn first_update_copies_and_later_ones_follow_the_formula() {
+fn update_blends_by_formula() {
     let (first, second) = (generator(1), generator(2));
     let mut average = GeneratorAverage::new(0.999);
     assert!(
@@ -64,12 +65,12 @@ fn first_update_copies_and_later_ones_follow_the_formula() {
     average.update(10, &first).expect("first update");
     average.update(20, &second).expect("second update");
     // At step 20 the warm-up decay (1 + 20)/(10 + 20) = 0.7 is below 0.999.
-    let kept = 0.7_f64.powi(10);
+    let retained = 0.7_f64.powi(10);
     let (a, b, got) = (parameters(&first), parameters(&second), &average.values);
     assert_eq!(got.len(), a.len(), "parameter count");
     for (index, ((a, b), got)) in a.iter().zip(&b).zip(got).enumerate() {
         for ((&a, &b), &got) in a.iter().zip(b).zip(got) {
-            let want = kept * f64::from(a) + (1.0 - kept) * f64::from(b);
+            let want = retained * f64::from(a) + (1.0 - retained) * f64::from(b);
             assert!(
                 (f64::from(got) - want).abs() <= 1e-6 * (1.0 + want.abs()),
                 "parameter {index}: {got} against {want}"
@@ -79,7 +80,7 @@ fn first_update_copies_and_later_ones_follow_the_formula() {
 }
 
 #[test]
-fn statistics_are_the_mean_over_the_calibration_noise() {
+fn calibration_gives_noise_mean() {
     let live = generator(3);
     let mut average = GeneratorAverage::new(0.999);
     average.update(10, &live).expect("update");
@@ -124,7 +125,7 @@ fn statistics_are_the_mean_over_the_calibration_noise() {
 }
 
 #[test]
-fn restored_average_keeps_values_and_statistics() {
+fn restore_keeps_values_and_statistics() {
     let live = generator(4);
     let mut average = GeneratorAverage::new(0.99);
     average.update(10, &live).expect("update");
@@ -132,22 +133,22 @@ fn restored_average_keeps_values_and_statistics() {
         .generator(ModelKind::Mlp, 0, LATENT_DIM, &device())
         .expect("an average")
         .clone();
-    let mut restored_from = built.clone();
+    let mut original = built.clone();
     let restored = GeneratorAverage::restored(0.99, built).expect("restored");
     let mut again = restored
         .generator(ModelKind::Mlp, 0, LATENT_DIM, &device())
         .expect("a restored average")
         .clone();
-    assert_eq!(parameters(&again), parameters(&restored_from), "parameters");
+    assert_eq!(parameters(&again), parameters(&original), "parameters");
     assert_eq!(
         running_mean(&mut again),
-        running_mean(&mut restored_from),
+        running_mean(&mut original),
         "statistics kept, not measured again"
     );
 }
 
 #[test]
-fn measuring_leaves_the_live_statistics_alone() {
+fn calibration_keeps_live_statistics() {
     let mut live = generator(6);
     let before = running_mean(&mut live);
     let mut average = GeneratorAverage::new(0.999);
