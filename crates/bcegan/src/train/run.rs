@@ -188,6 +188,7 @@ pub fn run(
         start_step,
         steps = config.steps,
         batch_size = config.batch_size,
+        ema_decay = config.ema_decay,
         out = %config.out.display(),
         "training started"
     );
