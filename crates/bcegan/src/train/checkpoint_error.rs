@@ -83,7 +83,8 @@ pub enum CheckpointProblem {
     },
     /// A tensor has another shape than the model built for `latent_dim`.
     #[error(
-        "tensor {name} has shape {found:?}, but the model with latent_dim {latent_dim} expects {expected:?}; pass the --latent-dim of the run that wrote the checkpoint"
+        "tensor {name} has shape {found:?}, but the model with latent_dim {latent_dim} expects {expected:?}; {}",
+        shape_hint(expected, *latent_dim)
     )]
     WrongShape {
         /// Tensor name.
@@ -109,4 +110,45 @@ pub enum CheckpointProblem {
     /// The networks could not be encoded (a bug rather than a file problem).
     #[error("failed to encode: {0}")]
     Encode(String),
+}
+
+/// Returns what to do about a tensor of the wrong shape: another `--latent-dim` can
+/// only help where the model's shape of that tensor depends on it.
+fn shape_hint(expected: &[usize], latent_dim: usize) -> &'static str {
+    if expected.contains(&latent_dim) {
+        "pass the --latent-dim of the run that wrote the checkpoint"
+    } else {
+        "the file is not a checkpoint of this model"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CheckpointProblem;
+
+    fn wrong_shape(name: &str, found: &[usize], expected: &[usize]) -> String {
+        CheckpointProblem::WrongShape {
+            name: name.to_owned(),
+            found: found.to_vec(),
+            expected: expected.to_vec(),
+            latent_dim: 64,
+        }
+        .to_string()
+    }
+
+    #[test]
+    fn latent_shape_suggests_latent_dim() {
+        let message = wrong_shape("generator.blocks.0.linear.weight", &[32, 128], &[64, 128]);
+        assert!(message.contains("--latent-dim"), "{message}");
+    }
+
+    #[test]
+    fn other_shape_does_not_suggest_latent_dim() {
+        let message = wrong_shape("discriminator.output.weight", &[1, 128], &[128, 1]);
+        assert!(!message.contains("--latent-dim"), "{message}");
+        assert!(
+            message.contains("not a checkpoint of this model"),
+            "{message}"
+        );
+    }
 }
