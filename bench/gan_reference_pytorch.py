@@ -81,7 +81,7 @@ PRESETS = {
     "bcegan": {
         "mlp": dict(lr=1e-4, betas=(0.5, 0.999), eps=1e-8, batch_size=64, latent_dim=64,
                     ema_decay=0.999),
-        "dcgan": dict(lr=2e-4, betas=(0.5, 0.999), eps=1e-8, batch_size=128, latent_dim=64,
+        "dcgan": dict(lr=2e-4, betas=(0.5, 0.999), eps=1e-8, batch_size=64, latent_dim=64,
                       ema_decay=0.0),
     },
 }

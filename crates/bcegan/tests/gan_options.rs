@@ -41,7 +41,7 @@ fn defaults_depend_on_model() {
         assert_eq!(adam.lr, 2e-4, "DCGAN learning rate");
         assert_eq!((adam.beta1, adam.beta2), (0.5, 0.999), "DCGAN betas");
     }
-    assert_eq!(dcgan.batch_size, 128, "DCGAN batch size");
+    assert_eq!(dcgan.batch_size, 64, "DCGAN batch size");
     assert_eq!(mlp.ema_decay, 0.999, "MLP weight average");
     assert_eq!(dcgan.ema_decay, 0.0, "DCGAN keeps no weight average");
     let no_average = config(&["--ema-decay", "0"]);

@@ -71,7 +71,7 @@ pub struct TrainArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub time_limit: Option<Duration>,
 
-    /// Images per batch [default: 64 for --model mlp, 128 for --model dcgan]
+    /// Images per batch [default: 64]
     #[arg(long)]
     pub batch_size: Option<usize>,
 
