@@ -184,8 +184,8 @@ fn checkpoint_wrong_latent_dim_names_tensor() {
         "latent_dim 32 for a 64 checkpoint: got {problem:?}"
     );
     assert!(
-        message.contains("--latent-dim"),
-        "message {message:?} says what to pass"
+        message.contains("pass --latent-dim 64"),
+        "message {message:?} names the latent size the file was written with"
     );
 }
 

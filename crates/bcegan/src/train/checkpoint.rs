@@ -35,7 +35,7 @@ use super::config::TrainConfig;
 use super::error::TrainError;
 use super::run_folder::write_atomically_with;
 use super::safetensors_stream::{StreamTensor, write_safetensors};
-use crate::model::{Discriminator, Generator};
+use crate::model::{Discriminator, Generator, ModelKind};
 
 /// File name of the checkpoint inside a run folder.
 pub const CHECKPOINT_FILE: &str = "checkpoint.safetensors";
@@ -440,11 +440,19 @@ fn read_networks(
         }
         let expected_shape = expected.shape.to_vec();
         if view.shape() != expected_shape.as_slice() {
+            let written_latent_dim = written_latent_dim(
+                model,
+                &name,
+                latent_dim,
+                (&expected_shape, view.shape()),
+                device,
+            );
             return Err(CheckpointProblem::WrongShape {
                 name,
                 found: view.shape().to_vec(),
                 expected: expected_shape,
                 latent_dim,
+                written_latent_dim,
             });
         }
         let param_id = state.param_ids.get(&name).copied();
@@ -464,6 +472,40 @@ fn read_networks(
         return Err(CheckpointProblem::InvalidTensor(format!("{error:?}")));
     }
     Ok(networks)
+}
+
+/// Returns the latent size that a network tensor of shape `found` was built for. That
+/// size exists when one axis of tensor `name` follows the latent size and `found` differs
+/// from `expected` (the shape for `latent_dim`) only there. Returns `None` otherwise,
+/// because then no `--latent-dim` can fix the shape.
+fn written_latent_dim(
+    model: ModelKind,
+    name: &str,
+    latent_dim: usize,
+    (expected, found): (&[usize], &[usize]),
+    device: &Device,
+) -> Option<usize> {
+    // A model one latent dimension wider shows which axis, if any, follows the latent size.
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let wider = latent_dim.checked_add(1)?;
+    let networks = GanNetworks {
+        generator: Generator::new(model, wider, &mut rng, device),
+        discriminator: Discriminator::new(model, &mut rng, device),
+        average: Some(Generator::new(model, wider, &mut rng, device)),
+    };
+    let wider_shape = networks
+        .collect(None, None, SKIP_ENUM_VARIANTS)
+        .into_iter()
+        .find(|tensor| tensor.name == name)?
+        .shape
+        .to_vec();
+    if wider_shape.len() != expected.len() || found.len() != expected.len() {
+        return None;
+    }
+    let axis = (0..expected.len()).find(|&axis| expected[axis] != wider_shape[axis])?;
+    let other_axes_match =
+        (0..expected.len()).all(|index| index == axis || found[index] == expected[index]);
+    (other_axes_match && found[axis] > 0).then_some(found[axis])
 }
 
 fn optimizer_bytes(
@@ -500,4 +542,59 @@ fn checksum<'a>(
         hasher.update(bytes);
     }
     hasher.finalize()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn device() -> Device {
+        Device::flex().autodiff()
+    }
+
+    /// Lists every network tensor's name and shape in a model for `latent_dim`.
+    fn shapes(model: ModelKind, latent_dim: usize) -> Vec<(String, Vec<usize>)> {
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let networks = GanNetworks {
+            generator: Generator::new(model, latent_dim, &mut rng, &device()),
+            discriminator: Discriminator::new(model, &mut rng, &device()),
+            average: Some(Generator::new(model, latent_dim, &mut rng, &device())),
+        };
+        let tensors = networks.collect(None, None, SKIP_ENUM_VARIANTS);
+        tensors
+            .into_iter()
+            .map(|tensor| (tensor.name.clone(), tensor.shape.to_vec()))
+            .collect()
+    }
+
+    #[test]
+    fn only_first_generator_layer_names_latent_dim() {
+        // Latent size 128 equals the MLP's first hidden width, and 64 the DCGAN's last
+        // channel count, so equal sizes elsewhere must not count.
+        for (model, latent_dim) in [(ModelKind::Mlp, 128), (ModelKind::Dcgan, 64)] {
+            for (name, expected) in shapes(model, latent_dim) {
+                let mut found = expected.clone();
+                found[0] = 32;
+                // Only the generator's first layer takes the noise.
+                let written =
+                    written_latent_dim(model, &name, latent_dim, (&expected, &found), &device());
+                let first_layer = name.ends_with("blocks.0.linear.weight")
+                    || name.ends_with("blocks.0.conv.weight");
+                let wanted = (first_layer && !name.starts_with("discriminator")).then_some(32);
+                assert_eq!(written, wanted, "{model:?} {name} {expected:?}");
+                // A transposed tensor is never explained by the latent size.
+                let transposed: Vec<usize> = expected.iter().rev().copied().collect();
+                if transposed != expected {
+                    let written = written_latent_dim(
+                        model,
+                        &name,
+                        latent_dim,
+                        (&expected, &transposed),
+                        &device(),
+                    );
+                    assert_eq!(written, None, "{model:?} {name} transposed");
+                }
+            }
+        }
+    }
 }

@@ -84,7 +84,7 @@ pub enum CheckpointProblem {
     /// A tensor has another shape than the model built for `latent_dim`.
     #[error(
         "tensor {name} has shape {found:?}, but the model with latent_dim {latent_dim} expects {expected:?}; {}",
-        shape_hint(expected, *latent_dim)
+        shape_hint(*written_latent_dim)
     )]
     WrongShape {
         /// Tensor name.
@@ -95,6 +95,9 @@ pub enum CheckpointProblem {
         expected: Vec<usize>,
         /// Noise length the model was built for.
         latent_dim: usize,
+        /// Noise length the file's tensor was built for, when the shape differs only on the
+        /// axis that follows the noise length. `None` when no `--latent-dim` fits the file.
+        written_latent_dim: Option<usize>,
     },
     /// burn rejected a tensor while loading it into the model.
     #[error("failed to load a tensor into the model: {0}")]
@@ -112,13 +115,16 @@ pub enum CheckpointProblem {
     Encode(String),
 }
 
-/// Returns what to do about a tensor of the wrong shape: another `--latent-dim` can
-/// only help where the model's shape of that tensor depends on it.
-fn shape_hint(expected: &[usize], latent_dim: usize) -> &'static str {
-    if expected.contains(&latent_dim) {
-        "pass the --latent-dim of the run that wrote the checkpoint"
-    } else {
-        "the file is not a checkpoint of this model"
+/// Returns what to do about a tensor of the wrong shape: pass the latent size the file
+/// was written with, where that explains the shape.
+fn shape_hint(written_latent_dim: Option<usize>) -> String {
+    match written_latent_dim {
+        Some(written) => {
+            format!(
+                "the checkpoint was written with latent_dim {written}: pass --latent-dim {written}"
+            )
+        }
+        None => "the file is not a checkpoint of this model".to_owned(),
     }
 }
 
@@ -126,25 +132,26 @@ fn shape_hint(expected: &[usize], latent_dim: usize) -> &'static str {
 mod tests {
     use super::CheckpointProblem;
 
-    fn wrong_shape(name: &str, found: &[usize], expected: &[usize]) -> String {
+    fn wrong_shape(found: &[usize], expected: &[usize], written: Option<usize>) -> String {
         CheckpointProblem::WrongShape {
-            name: name.to_owned(),
+            name: "generator.blocks.0.linear.weight".to_owned(),
             found: found.to_vec(),
             expected: expected.to_vec(),
             latent_dim: 64,
+            written_latent_dim: written,
         }
         .to_string()
     }
 
     #[test]
-    fn latent_shape_suggests_latent_dim() {
-        let message = wrong_shape("generator.blocks.0.linear.weight", &[32, 128], &[64, 128]);
-        assert!(message.contains("--latent-dim"), "{message}");
+    fn latent_shape_names_written_latent_dim() {
+        let message = wrong_shape(&[32, 128], &[64, 128], Some(32));
+        assert!(message.contains("pass --latent-dim 32"), "{message}");
     }
 
     #[test]
     fn other_shape_does_not_suggest_latent_dim() {
-        let message = wrong_shape("discriminator.output.weight", &[1, 128], &[128, 1]);
+        let message = wrong_shape(&[128, 64], &[64, 128], None);
         assert!(!message.contains("--latent-dim"), "{message}");
         assert!(
             message.contains("not a checkpoint of this model"),
