@@ -412,8 +412,6 @@ fn read_networks(
     latent_dim: usize,
     device: &Device,
 ) -> Result<GanNetworks, CheckpointProblem> {
-    // The initial weights are placeholders: every tensor is replaced by the file's.
-    let mut rng = ChaCha8Rng::seed_from_u64(0);
     let model = state.config.model;
     // The state lists every network tensor by name, so a file stripped of all its average
     // tensors fails as a missing tensor instead of loading as a run without an average.
@@ -421,11 +419,8 @@ fn read_networks(
         .keys()
         .chain(state.param_ids.keys())
         .any(|name| name.starts_with(AVERAGE_PREFIX));
-    let mut networks = GanNetworks {
-        generator: Generator::new(model, latent_dim, &mut rng, device),
-        discriminator: Discriminator::new(model, &mut rng, device),
-        average: has_average.then(|| Generator::new(model, latent_dim, &mut rng, device)),
-    };
+    // Every tensor of these networks is replaced by the file's.
+    let mut networks = placeholder_networks(model, latent_dim, has_average, device);
     let mut loaded = Vec::new();
     for expected in networks.collect(None, None, SKIP_ENUM_VARIANTS) {
         let name = expected.name.clone();
@@ -474,10 +469,26 @@ fn read_networks(
     Ok(networks)
 }
 
-/// Returns the latent size that a network tensor of shape `found` was built for. That
-/// size exists when one axis of tensor `name` follows the latent size and `found` differs
+/// Builds both networks for `latent_dim`, and the averaged generator when `with_average`,
+/// with fixed weights that a checkpoint's tensors replace.
+fn placeholder_networks(
+    model: ModelKind,
+    latent_dim: usize,
+    with_average: bool,
+    device: &Device,
+) -> GanNetworks {
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    GanNetworks {
+        generator: Generator::new(model, latent_dim, &mut rng, device),
+        discriminator: Discriminator::new(model, &mut rng, device),
+        average: with_average.then(|| Generator::new(model, latent_dim, &mut rng, device)),
+    }
+}
+
+/// Returns the latent size that a network tensor of shape `found` was built for: its size
+/// on the one axis of tensor `name` that follows the latent size, when `found` differs
 /// from `expected` (the shape for `latent_dim`) only there. Returns `None` otherwise,
-/// because then no `--latent-dim` can fix the shape.
+/// because no `--latent-dim` can then fix the shape.
 fn written_latent_dim(
     model: ModelKind,
     name: &str,
@@ -486,14 +497,8 @@ fn written_latent_dim(
     device: &Device,
 ) -> Option<usize> {
     // A model one latent dimension wider shows which axis, if any, follows the latent size.
-    let mut rng = ChaCha8Rng::seed_from_u64(0);
     let wider = latent_dim.checked_add(1)?;
-    let networks = GanNetworks {
-        generator: Generator::new(model, wider, &mut rng, device),
-        discriminator: Discriminator::new(model, &mut rng, device),
-        average: Some(Generator::new(model, wider, &mut rng, device)),
-    };
-    let wider_shape = networks
+    let wider_shape = placeholder_networks(model, wider, true, device)
         .collect(None, None, SKIP_ENUM_VARIANTS)
         .into_iter()
         .find(|tensor| tensor.name == name)?
@@ -554,12 +559,7 @@ mod tests {
 
     /// Lists every network tensor's name and shape in a model for `latent_dim`.
     fn shapes(model: ModelKind, latent_dim: usize) -> Vec<(String, Vec<usize>)> {
-        let mut rng = ChaCha8Rng::seed_from_u64(0);
-        let networks = GanNetworks {
-            generator: Generator::new(model, latent_dim, &mut rng, &device()),
-            discriminator: Discriminator::new(model, &mut rng, &device()),
-            average: Some(Generator::new(model, latent_dim, &mut rng, &device())),
-        };
+        let networks = placeholder_networks(model, latent_dim, true, &device());
         let tensors = networks.collect(None, None, SKIP_ENUM_VARIANTS);
         tensors
             .into_iter()
@@ -569,19 +569,25 @@ mod tests {
 
     #[test]
     fn only_first_generator_layer_names_latent_dim() {
-        // Latent size 128 equals the MLP's first hidden width, and 64 the DCGAN's last
-        // channel count, so equal sizes elsewhere must not count.
+        // Latent size 128 equals the MLP's first hidden width, and 64 the channel count of
+        // the DCGAN generator's last hidden layer, so equal sizes elsewhere must not count.
         for (model, latent_dim) in [(ModelKind::Mlp, 128), (ModelKind::Dcgan, 64)] {
             for (name, expected) in shapes(model, latent_dim) {
                 let mut found = expected.clone();
                 found[0] = 32;
-                // Only the generator's first layer takes the noise.
                 let written =
                     written_latent_dim(model, &name, latent_dim, (&expected, &found), &device());
+
+                // Only the first layer of the generator and of its average takes the noise.
                 let first_layer = name.ends_with("blocks.0.linear.weight")
                     || name.ends_with("blocks.0.conv.weight");
-                let wanted = (first_layer && !name.starts_with("discriminator")).then_some(32);
-                assert_eq!(written, wanted, "{model:?} {name} {expected:?}");
+                let takes_noise = first_layer && !name.starts_with("discriminator");
+                assert_eq!(
+                    written,
+                    takes_noise.then_some(32),
+                    "{model:?} {name} {expected:?}"
+                );
+
                 // A transposed tensor is never explained by the latent size.
                 let transposed: Vec<usize> = expected.iter().rev().copied().collect();
                 if transposed != expected {

@@ -83,8 +83,8 @@ pub fn default_learning_rate(model: ModelKind) -> f64 {
 /// Images per batch when the run does not set a number: 64 for both models, not the
 /// course's 128 (BENCHMARKS.md). The MLP's step then takes about two thirds of the time,
 /// and each of four 350-second runs ended with a lower FID than both batch-128 runs. The
-/// DCGAN's step takes about half the time, and at the same time into a run on
-/// Fashion-MNIST its quick FID was about half that of a batch of 128.
+/// DCGAN's step takes about half the time, and after equal training time on Fashion-MNIST
+/// its quick FID was less than half that of a batch of 128.
 pub fn default_batch_size(model: ModelKind) -> usize {
     match model {
         ModelKind::Mlp | ModelKind::Dcgan => 64,
