@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
+use crate::kernel::output::{BlockOutput, NewOutput, Output};
+use crate::reduce::BLOCK;
 use crate::{
     Float, Options, binary_cross_entropy, binary_cross_entropy_grad,
     binary_cross_entropy_grad_into, binary_cross_entropy_with_logits,
@@ -118,6 +120,16 @@ fn best_ns(budget: Duration, n: usize, mut call: impl FnMut()) -> f64 {
     best
 }
 
+/// Writes `a[i]·b[i]` into the block: the write of the read and write floor.
+fn write_product<T: Float>(mut block: BlockOutput<'_, T>, (a, b): (&[T], &[T])) {
+    let products = a.iter().zip(b);
+    block.write(
+        0,
+        products.map(|(a, b)| T::from_f64(a.to_f64() * b.to_f64())),
+    );
+    block.close();
+}
+
 /// Deterministic inputs: logits in `[−8, 8)`, probabilities in `[0, 1)`,
 /// hard targets.
 fn inputs<T: Float>(n: usize) -> (Vec<T>, Vec<T>, Vec<T>) {
@@ -177,8 +189,8 @@ fn measure<T: Float>(
     let ns = best_ns(budget, n, || {
         let sum: f64 = if parallel {
             logits
-                .par_chunks(crate::reduce::BLOCK)
-                .zip(targets.par_chunks(crate::reduce::BLOCK))
+                .par_chunks(BLOCK)
+                .zip(targets.par_chunks(BLOCK))
                 .map(|(a, b)| dot(a, b))
                 .sum()
         } else {
@@ -187,31 +199,32 @@ fn measure<T: Float>(
         black_box(sum);
     });
     record("floor_read", "loss", ns);
-    let zero = T::from_f64(0.0);
-    let write_product = |out: &mut [T]| {
-        let write = |(out, (a, b)): (&mut [T], (&[T], &[T]))| {
-            for ((out, a), b) in out.iter_mut().zip(a).zip(b) {
-                *out = T::from_f64(a.to_f64() * b.to_f64());
+    // The floors write through the kernels' outputs, so that a new vector
+    // is written once, as the allocating forms write theirs.
+    let write_products = |output: Output<'_, T>| {
+        let write = |(block, inputs): (Option<BlockOutput<'_, T>>, _)| {
+            if let Some(block) = block {
+                write_product(block, inputs);
             }
         };
-        let block = crate::reduce::BLOCK;
+        let blocks = n.div_ceil(BLOCK);
         if parallel {
-            out.par_chunks_mut(block)
-                .zip(logits.par_chunks(block).zip(targets.par_chunks(block)))
-                .for_each(write);
+            let inputs = logits.par_chunks(BLOCK).zip(targets.par_chunks(BLOCK));
+            output.par_blocks(blocks).zip(inputs).for_each(write);
         } else {
-            write((out, (&logits, &targets)));
+            let inputs = logits.chunks(BLOCK).zip(targets.chunks(BLOCK));
+            output.blocks(blocks).zip(inputs).for_each(write);
         }
     };
     let ns = best_ns(budget, n, || {
-        let mut out = vec![zero; n];
-        write_product(&mut out);
-        black_box(out);
+        let mut out = NewOutput::new(n);
+        write_products(Output::New(&mut out));
+        black_box(out.finish());
     });
     record("floor_read_write", "loss_and_grad", ns);
-    let mut reused = vec![zero; n];
+    let mut reused = vec![T::from_f64(0.0); n];
     let ns = best_ns(budget, n, || {
-        write_product(&mut reused);
+        write_products(Output::Buffer(&mut reused));
         black_box(&mut reused);
     });
     record("floor_read_write", "loss_and_grad_into", ns);

@@ -188,8 +188,7 @@ pub fn binary_cross_entropy_grad<T: Float>(
     options: &Options<'_, T>,
 ) -> Result<LossAndGrad<T>, BceError> {
     let plan = check::validate_options(Form::Probs, probs, targets, options)?;
-    let mut grad = vec![T::from_f64(0.0); probs.len()];
-    let loss = kernel::probs_loss_and_grad(probs, targets, &plan, &mut grad)?;
+    let (loss, grad) = kernel::probs_loss_and_new_grad(probs, targets, &plan)?;
     Ok(LossAndGrad { loss, grad })
 }
 
@@ -230,8 +229,7 @@ pub fn binary_cross_entropy_with_logits_grad<T: Float>(
     options: &Options<'_, T>,
 ) -> Result<LossAndGrad<T>, BceError> {
     let plan = check::validate_options(Form::Logits, logits, targets, options)?;
-    let mut grad = vec![T::from_f64(0.0); logits.len()];
-    let loss = kernel::logits_loss_and_grad(logits, targets, &plan, &mut grad)?;
+    let (loss, grad) = kernel::logits_loss_and_new_grad(logits, targets, &plan)?;
     Ok(LossAndGrad { loss, grad })
 }
 

@@ -11,7 +11,8 @@
 //! instruction set of the CPU, and `crate::reduce` sums the costs in a fixed
 //! order. The element checks run in the same loop, and only when a block
 //! flags an invalid element does `check::first_invalid` scan again, from
-//! that block, to name it.
+//! that block, to name it. [`output`] hands each block its part of the
+//! per-element outputs, and writes a new vector once.
 //!
 //! `f32` inputs run in `f32` lanes (`narrow`, 16 per AVX-512 vector):
 //! the polynomials in `f32`, the targets, weights and the final combination
@@ -35,6 +36,7 @@ mod hard;
 mod hard_sum;
 mod math;
 mod narrow;
+pub(crate) mod output;
 mod program;
 mod tables;
 
@@ -65,6 +67,7 @@ use crate::float::Float;
 use crate::options::{ProbClamp, Reduction};
 use crate::reduce::{BLOCK, LaneSum, pairwise};
 use dispatch::{Isa, Job};
+use output::{BlockOutput, NewOutput, Output};
 use program::{Logits, Probs, Program};
 use tables::Lookup;
 
@@ -112,7 +115,7 @@ pub(crate) fn probs_loss<T: Float>(
         Form::Probs,
         (probs, targets),
         plan,
-        &mut [],
+        Output::Unwanted,
     )
 }
 
@@ -122,7 +125,13 @@ pub(crate) fn logits_loss<T: Float>(
     targets: &[T],
     plan: &Plan<'_, T>,
 ) -> Result<Loss<T>, BceError> {
-    run(Logits, Form::Logits, (logits, targets), plan, &mut [])
+    run(
+        Logits,
+        Form::Logits,
+        (logits, targets),
+        plan,
+        Output::Unwanted,
+    )
 }
 
 /// Computes the loss of probabilities and writes its gradient into `grad`
@@ -138,8 +147,26 @@ pub(crate) fn probs_loss_and_grad<T: Float>(
         Form::Probs,
         (probs, targets),
         plan,
-        grad,
+        Output::Buffer(grad),
     )
+}
+
+/// Computes the loss of probabilities and returns it with its gradient in
+/// a new vector.
+pub(crate) fn probs_loss_and_new_grad<T: Float>(
+    probs: &[T],
+    targets: &[T],
+    plan: &Plan<'_, T>,
+) -> Result<(Loss<T>, Vec<T>), BceError> {
+    let mut grad = NewOutput::new(probs.len());
+    let loss = run(
+        probs_program(plan.clamp),
+        Form::Probs,
+        (probs, targets),
+        plan,
+        Output::New(&mut grad),
+    )?;
+    Ok((loss, grad.finish()))
 }
 
 /// Computes the loss of logits and writes its gradient into `grad` (of the
@@ -150,7 +177,31 @@ pub(crate) fn logits_loss_and_grad<T: Float>(
     plan: &Plan<'_, T>,
     grad: &mut [T],
 ) -> Result<Loss<T>, BceError> {
-    run(Logits, Form::Logits, (logits, targets), plan, grad)
+    run(
+        Logits,
+        Form::Logits,
+        (logits, targets),
+        plan,
+        Output::Buffer(grad),
+    )
+}
+
+/// Computes the loss of logits and returns it with its gradient in a new
+/// vector.
+pub(crate) fn logits_loss_and_new_grad<T: Float>(
+    logits: &[T],
+    targets: &[T],
+    plan: &Plan<'_, T>,
+) -> Result<(Loss<T>, Vec<T>), BceError> {
+    let mut grad = NewOutput::new(logits.len());
+    let loss = run(
+        Logits,
+        Form::Logits,
+        (logits, targets),
+        plan,
+        Output::New(&mut grad),
+    )?;
+    Ok((loss, grad.finish()))
 }
 
 fn probs_program(clamp: ProbClamp) -> Probs {
@@ -168,24 +219,18 @@ fn probs_program(clamp: ProbClamp) -> Probs {
     }
 }
 
-/// Runs the pass over all blocks, writing the gradient into `grad` unless
-/// it is empty (else it has the length of `values`), then names the first
-/// invalid element if any block found one. Per-element costs are returned
-/// for `Reduction::None`.
+/// Runs the pass over all blocks, writing the gradient into `grad`, then
+/// names the first invalid element if any block found one. Per-element
+/// costs are returned for `Reduction::None`.
 fn run<T: Float, P: Program>(
     program: P,
     form: Form,
     (values, targets): (&[T], &[T]),
     plan: &Plan<'_, T>,
-    grad: &mut [T],
+    grad: Output<'_, T>,
 ) -> Result<Loss<T>, BceError> {
     let len = values.len();
-    let zero = T::from_f64(0.0);
-    let mut costs = if plan.reduction == Reduction::None {
-        vec![zero; len]
-    } else {
-        Vec::new()
-    };
+    let mut costs = (plan.reduction == Reduction::None).then(|| NewOutput::new(len));
     let shared = Shared {
         program,
         values,
@@ -202,16 +247,13 @@ fn run<T: Float, P: Program>(
     let isa = dispatch::current();
 
     let blocks = len.div_ceil(BLOCK);
+    let cost_output = costs.as_mut().map_or(Output::Unwanted, Output::New);
     let (total, first_invalid) = if len >= PARALLEL_MIN {
-        let cost_chunks = output_chunks(&mut costs, blocks);
-        let grad_chunks = output_chunks(grad, blocks);
-        let results: Vec<BlockResult> = cost_chunks
-            .into_par_iter()
-            .zip(grad_chunks)
+        let results: Vec<BlockResult> = cost_output
+            .par_blocks(blocks)
+            .zip(grad.par_blocks(blocks))
             .enumerate()
-            .map(|(index, (cost_out, grad_out))| {
-                run_block(&shared, isa, index * BLOCK, cost_out, grad_out)
-            })
+            .map(|(index, (costs, grad))| run_block(&shared, isa, index * BLOCK, costs, grad))
             .collect();
         let sums: Vec<f64> = results.iter().map(|result| result.sum).collect();
         let first_invalid = results.iter().position(|result| result.invalid);
@@ -221,16 +263,9 @@ fn run<T: Float, P: Program>(
         // outputs; the same blocks and summation tree as above.
         let mut sums = [0.0; PARALLEL_MIN / BLOCK];
         let mut first_invalid = None;
-        let mut cost_chunks = costs.chunks_mut(BLOCK);
-        let mut grad_chunks = grad.chunks_mut(BLOCK);
-        for (index, sum) in sums.iter_mut().enumerate().take(blocks) {
-            let result = run_block(
-                &shared,
-                isa,
-                index * BLOCK,
-                cost_chunks.next(),
-                grad_chunks.next(),
-            );
+        let block_outputs = cost_output.blocks(blocks).zip(grad.blocks(blocks));
+        for (index, (sum, (costs, grad))) in sums.iter_mut().zip(block_outputs).enumerate() {
+            let result = run_block(&shared, isa, index * BLOCK, costs, grad);
             *sum = result.sum;
             if result.invalid && first_invalid.is_none() {
                 first_invalid = Some(index);
@@ -242,21 +277,12 @@ fn run<T: Float, P: Program>(
     if let Some(first) = first_invalid {
         check::first_invalid(form, values, targets, plan.weights, first * BLOCK)?;
     }
-    Ok(match plan.reduction {
-        Reduction::None => Loss::PerElement(costs),
-        Reduction::Sum => Loss::Reduced(T::from_f64(total)),
-        Reduction::Mean => Loss::Reduced(T::from_f64(total / len as f64)),
+    // `costs` is set for `Reduction::None` only.
+    Ok(match costs {
+        Some(costs) => Loss::PerElement(costs.finish()),
+        None if plan.reduction == Reduction::Sum => Loss::Reduced(T::from_f64(total)),
+        None => Loss::Reduced(T::from_f64(total / len as f64)),
     })
-}
-
-/// Splits an output into one chunk per block, or `None` per block when the
-/// output is not wanted.
-fn output_chunks<T>(output: &mut [T], blocks: usize) -> Vec<Option<&mut [T]>> {
-    if output.is_empty() {
-        (0..blocks).map(|_| None).collect()
-    } else {
-        output.chunks_mut(BLOCK).map(Some).collect()
-    }
 }
 
 /// Runs one block under the dispatch, choosing the monomorphized loop:
@@ -265,8 +291,8 @@ fn run_block<T: Float, P: Program>(
     shared: &Shared<'_, T, P>,
     isa: Isa,
     start: usize,
-    costs: Option<&mut [T]>,
-    grad: Option<&mut [T]>,
+    costs: Option<BlockOutput<'_, T>>,
+    grad: Option<BlockOutput<'_, T>>,
 ) -> BlockResult {
     if T::NARROW && shared.program.narrow() {
         run_block_as::<T, P, true>(shared, isa, start, costs, grad)
@@ -280,8 +306,8 @@ fn run_block_as<T: Float, P: Program, const NARROW: bool>(
     shared: &Shared<'_, T, P>,
     isa: Isa,
     start: usize,
-    costs: Option<&mut [T]>,
-    grad: Option<&mut [T]>,
+    costs: Option<BlockOutput<'_, T>>,
+    grad: Option<BlockOutput<'_, T>>,
 ) -> BlockResult {
     let weighted = shared.plan.weights.is_some();
     let job = |grad| BlockJob::<'_, '_, T, P, NARROW> {
@@ -302,8 +328,8 @@ fn run_block_as<T: Float, P: Program, const NARROW: bool>(
 struct BlockJob<'s, 'a, T, P, const NARROW: bool> {
     shared: &'s Shared<'a, T, P>,
     start: usize,
-    costs: Option<&'s mut [T]>,
-    grad: Option<&'s mut [T]>,
+    costs: Option<BlockOutput<'s, T>>,
+    grad: Option<BlockOutput<'s, T>>,
 }
 
 /// A block's loop for one choice of gradient and weights.
@@ -341,8 +367,8 @@ fn block<
     shared: &Shared<'_, T, P>,
     lookup: L,
     start: usize,
-    mut costs: Option<&mut [T]>,
-    mut grad: Option<&mut [T]>,
+    mut costs: Option<BlockOutput<'_, T>>,
+    mut grad: Option<BlockOutput<'_, T>>,
 ) -> BlockResult {
     let end = (start + BLOCK).min(shared.values.len());
     let values = &shared.values[start..end];
@@ -374,7 +400,7 @@ fn block<
                 offset,
                 (values, targets),
                 &mut state.sum,
-                (costs.as_deref_mut(), grad.as_deref_mut()),
+                (costs.as_mut(), grad.as_mut()),
             )
         {
             continue;
@@ -384,7 +410,7 @@ fn block<
             (start, offset),
             slices,
             &mut state,
-            (costs.as_deref_mut(), grad.as_deref_mut()),
+            (costs.as_mut(), grad.as_mut()),
         );
     }
     // The rest, under one chunk: on the hard path as one padded chunk,
@@ -399,7 +425,7 @@ fn block<
             (chunked, rest),
             (values, targets),
             &mut state.sum,
-            (costs.as_deref_mut(), grad.as_deref_mut()),
+            (costs.as_mut(), grad.as_mut()),
         );
     if !rest_served {
         for offset in (chunked..head).step_by(LANES) {
@@ -410,7 +436,7 @@ fn block<
                     offset,
                     (values, targets),
                     &mut state.sum,
-                    (costs.as_deref_mut(), grad.as_deref_mut()),
+                    (costs.as_mut(), grad.as_mut()),
                 )
             {
                 continue;
@@ -420,7 +446,7 @@ fn block<
                 (start, offset),
                 slices,
                 &mut state,
-                (costs.as_deref_mut(), grad.as_deref_mut()),
+                (costs.as_mut(), grad.as_mut()),
             );
         }
 
@@ -433,7 +459,7 @@ fn block<
                 (head, count),
                 (values, targets),
                 &mut state.sum,
-                (costs.as_deref_mut(), grad.as_deref_mut()),
+                (costs.as_mut(), grad.as_mut()),
             );
         if count > 0 && !tail_served {
             let neutral_value = T::from_f64(0.5);
@@ -457,10 +483,11 @@ fn block<
                 &mut state,
                 (&mut cost, &mut element_grad),
             );
-            store(costs, head, &cost[..count]);
-            store(grad, head, &element_grad[..count]);
+            store(costs.as_mut(), head, &cost[..count]);
+            store(grad.as_mut(), head, &element_grad[..count]);
         }
     }
+    costs.into_iter().chain(grad).for_each(BlockOutput::close);
     BlockResult {
         sum: state.sum.total(),
         invalid: state.invalid.iter().any(|&flag| flag != 0),
@@ -482,7 +509,10 @@ fn head_group<
     (start, offset): (usize, usize),
     (values, targets, weights): (&[T], &[T], &[T]),
     state: &mut BlockState,
-    (costs, grad): (Option<&mut [T]>, Option<&mut [T]>),
+    (costs, grad): (
+        Option<&mut BlockOutput<'_, T>>,
+        Option<&mut BlockOutput<'_, T>>,
+    ),
 ) {
     let group = offset..offset + W;
     let group_weights = if WEIGHTED {
@@ -513,7 +543,10 @@ fn hard_group<T: Float, P: Program, L: Lookup, const GRAD: bool, const W: usize>
     offset: usize,
     (values, targets): (&[T], &[T]),
     sum: &mut LaneSum,
-    outputs: (Option<&mut [T]>, Option<&mut [T]>),
+    outputs: (
+        Option<&mut BlockOutput<'_, T>>,
+        Option<&mut BlockOutput<'_, T>>,
+    ),
 ) -> bool {
     let group = offset..offset + W;
     let inputs = (&values[group.clone()], &targets[group]);
@@ -530,7 +563,10 @@ fn hard_tail<T: Float, P: Program, L: Lookup, const GRAD: bool, const W: usize>(
     (offset, count): (usize, usize),
     (values, targets): (&[T], &[T]),
     sum: &mut LaneSum,
-    outputs: (Option<&mut [T]>, Option<&mut [T]>),
+    outputs: (
+        Option<&mut BlockOutput<'_, T>>,
+        Option<&mut BlockOutput<'_, T>>,
+    ),
 ) -> bool {
     let zero = T::from_f64(0.0);
     let mut tail_values = [T::from_f64(0.5); W];
@@ -552,7 +588,10 @@ fn hard_lanes<T: Float, P: Program, L: Lookup, const GRAD: bool, const W: usize>
     (values, targets): (&[T], &[T]),
     (offset, valid): (usize, usize),
     sum: &mut LaneSum,
-    (costs, grad): (Option<&mut [T]>, Option<&mut [T]>),
+    (costs, grad): (
+        Option<&mut BlockOutput<'_, T>>,
+        Option<&mut BlockOutput<'_, T>>,
+    ),
 ) -> bool {
     let values = &values[..W];
     let targets = &targets[..W];
@@ -634,24 +673,21 @@ fn per_class_pos_weights<T: Float, P>(
 
 /// Rounds `values` into `output` from `offset`, when the output is wanted.
 #[inline(always)]
-fn store<T: Float>(output: Option<&mut [T]>, offset: usize, values: &[f64]) {
+fn store<T: Float>(output: Option<&mut BlockOutput<'_, T>>, offset: usize, values: &[f64]) {
     if let Some(output) = output {
-        let output = &mut output[offset..offset + values.len()];
-        for (out, value) in output.iter_mut().zip(values) {
-            *out = T::from_f64(*value);
-        }
+        output.write(offset, values.iter().map(|&value| T::from_f64(value)));
     }
 }
 
 /// Writes `f32` `values` into `output` from `offset`, when the output is
 /// wanted (exactly, for either element type).
 #[inline(always)]
-fn store_narrow<T: Float>(output: Option<&mut [T]>, offset: usize, values: &[f32]) {
+fn store_narrow<T: Float>(output: Option<&mut BlockOutput<'_, T>>, offset: usize, values: &[f32]) {
     if let Some(output) = output {
-        let output = &mut output[offset..offset + values.len()];
-        for (out, value) in output.iter_mut().zip(values) {
-            *out = T::from_f64(f64::from(*value));
-        }
+        output.write(
+            offset,
+            values.iter().map(|&value| T::from_f64(f64::from(value))),
+        );
     }
 }
 
