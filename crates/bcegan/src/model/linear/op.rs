@@ -99,6 +99,21 @@ fn fused_product(
     Some(tensor(kernel::matmul(lhs, rhs)?, shape))
 }
 
+/// Runs `upstream · weightᵀ` with the kernels, or returns `None` when the dtypes or shapes do
+/// not fit.
+fn input_grad_product(upstream: &FlexTensor, weight: &FlexTensor) -> Option<FlexTensor> {
+    let (upstream, rows, d_output) = matrix(upstream)?;
+    let (weight, d_input, weight_cols) = matrix(weight)?;
+    if weight_cols != d_output {
+        return None;
+    }
+    let product = kernel::input_grad(
+        MatrixView::row_major(&upstream, rows, d_output),
+        MatrixView::row_major(&weight, d_input, d_output),
+    )?;
+    Some(tensor(product, [rows, d_input]))
+}
+
 impl LinearBackend for Flex {
     fn linear_fused(
         input: FloatTensor<Self>,
@@ -119,7 +134,7 @@ impl LinearBackend for Flex {
         upstream: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
         // The same product as burn's autodiff Linear: upstream · (weight as a transposed view).
-        fused_product((&upstream, false), (&weight, true))
+        input_grad_product(&upstream, &weight)
             .unwrap_or_else(|| Self::float_matmul(upstream, Self::float_swap_dims(weight, 0, 1)))
     }
 

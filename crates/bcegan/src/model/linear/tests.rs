@@ -161,6 +161,24 @@ fn matmul_without_inner_dimension_is_zero() {
 /// the parent is not tracked).
 pub(super) type Run = [Vec<f32>; 4];
 
+#[test]
+fn transpose_matches_naive_twin() {
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    for (rows, cols) in [
+        (0, 5),
+        (1, 1),
+        (1, 17),
+        (17, 1),
+        (16, 16),
+        (33, 47),
+        (784, 512),
+    ] {
+        let values = uniform(&mut rng, rows * cols);
+        let tiled = kernel::transpose(&values, rows, cols);
+        assert_eq!(tiled, transpose(&values, rows, cols), "{rows}x{cols}");
+    }
+}
+
 fn to_vec<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
     tensor.into_data().try_to_vec::<f32>().expect("f32 values")
 }
@@ -328,4 +346,30 @@ fn flex_op_falls_back_for_f64() {
     let values = output.into_data().try_to_vec::<f64>().expect("f64 values");
     // [1 2; 3 4] · [1 0.5; −1 2] + [0.25 −0.25]
     assert_eq!(values, vec![-0.75, 4.25, -0.75, 9.25], "f64 output");
+}
+
+#[test]
+fn input_grad_copy_matches_view_product() {
+    let mut rng = ChaCha8Rng::seed_from_u64(13);
+    for rows in [16, 64, 128, 256] {
+        for d_input in [64, 100, 512, 784, 1024] {
+            for d_output in [1, 3, 64, 128, 784] {
+                let weight = uniform(&mut rng, d_input * d_output);
+                let upstream = uniform(&mut rng, rows * d_output);
+                let upstream_view = MatrixView::row_major(&upstream, rows, d_output);
+                let weight_view = MatrixView::row_major(&weight, d_input, d_output);
+                let copied = kernel::input_grad(upstream_view, weight_view);
+                let viewed = kernel::matmul(upstream_view, weight_view.transposed());
+                let name = format!("{rows}x{d_output} by ({d_input}x{d_output})ᵀ");
+                let (Some(copied), Some(viewed)) = (copied, viewed) else {
+                    panic!("{name}: a product was rejected");
+                };
+                let first_difference = copied
+                    .iter()
+                    .zip(&viewed)
+                    .position(|(a, b)| a.to_bits() != b.to_bits());
+                assert_eq!(first_difference, None, "{name}: first differing element");
+            }
+        }
+    }
 }
