@@ -159,9 +159,12 @@ fn gather_columns(upstream: &[f32], geometry: &Geometry) -> Vec<f32> {
                 let plane_start = (image * geometry.channels_out + channel) * out_plane;
                 let plane = &upstream[plane_start..plane_start + out_plane];
                 for (h, target) in target.chunks_exact_mut(width).enumerate() {
-                    let line = &plane[(h * stride_h + i) * out_width..];
-                    for (w, value) in target.iter_mut().enumerate() {
-                        *value = line[w * stride_w + j];
+                    // Every `stride_w`-th element from column `j` on, with no bounds check per element.
+                    let line = plane[(h * stride_h + i) * out_width + j..]
+                        .iter()
+                        .step_by(stride_w);
+                    for (value, &source) in target.iter_mut().zip(line) {
+                        *value = source;
                     }
                 }
             }
@@ -191,9 +194,10 @@ fn scatter_columns(columns: &[f32], bias: &[f32], geometry: &Geometry) -> Vec<f3
                         let start = tap * geometry.positions + image * in_plane;
                         let source = &columns[start..start + in_plane];
                         for (h, source) in source.chunks_exact(width).enumerate().take(height) {
-                            let line = &mut plane[(h * stride_h + i) * out_width..];
-                            for (w, &value) in source.iter().enumerate() {
-                                line[w * stride_w + j] += value;
+                            let start = (h * stride_h + i) * out_width + j;
+                            let line = plane[start..].iter_mut().step_by(stride_w);
+                            for (target, &value) in line.zip(source) {
+                                *target += value;
                             }
                         }
                     }
@@ -238,12 +242,7 @@ pub(crate) fn input_grad(
         return None;
     }
     let columns = gather_columns(upstream, geometry);
-    // packed [channels_in, positions] = weight [channels_in, taps] · columns [taps, positions]
-    let packed = matmul(
-        MatrixView::row_major(weight, geometry.channels_in, geometry.taps),
-        MatrixView::row_major(&columns, geometry.taps, geometry.positions),
-    )?;
-    Some(unpack_channels(&packed, geometry))
+    input_grad_from_columns(weight, &columns, geometry)
 }
 
 /// Returns the weight gradient `[channels_in, channels_out, kernel]` from the input `x` and
@@ -253,11 +252,50 @@ pub(crate) fn weight_grad(x: &[f32], upstream: &[f32], geometry: &Geometry) -> O
         return None;
     }
     let columns = gather_columns(upstream, geometry);
+    weight_grad_from_columns(x, &columns, geometry)
+}
+
+/// Returns the input and weight gradients, as [`input_grad`] and [`weight_grad`] do, from one
+/// gather of `upstream` into columns instead of two. `None` when a length does not match the
+/// geometry.
+pub(crate) fn grads(
+    x: &[f32],
+    weight: &[f32],
+    upstream: &[f32],
+    geometry: &Geometry,
+) -> Option<(Vec<f32>, Vec<f32>)> {
+    let lengths_match = x.len() == geometry.input_len()
+        && weight.len() == geometry.weight_len()
+        && upstream.len() == geometry.output_len();
+    if !lengths_match {
+        return None;
+    }
+    let columns = gather_columns(upstream, geometry);
+    Some((
+        input_grad_from_columns(weight, &columns, geometry)?,
+        weight_grad_from_columns(x, &columns, geometry)?,
+    ))
+}
+
+fn input_grad_from_columns(
+    weight: &[f32],
+    columns: &[f32],
+    geometry: &Geometry,
+) -> Option<Vec<f32>> {
+    // packed [channels_in, positions] = weight [channels_in, taps] · columns [taps, positions]
+    let packed = matmul(
+        MatrixView::row_major(weight, geometry.channels_in, geometry.taps),
+        MatrixView::row_major(columns, geometry.taps, geometry.positions),
+    )?;
+    Some(unpack_channels(&packed, geometry))
+}
+
+fn weight_grad_from_columns(x: &[f32], columns: &[f32], geometry: &Geometry) -> Option<Vec<f32>> {
     let packed = pack_channels(x, geometry);
     // grad [channels_in, taps] = packed [channels_in, positions] · columnsᵀ [positions, taps]
     matmul(
         MatrixView::row_major(&packed, geometry.channels_in, geometry.positions),
-        MatrixView::row_major(&columns, geometry.taps, geometry.positions).transposed(),
+        MatrixView::row_major(columns, geometry.taps, geometry.positions).transposed(),
     )
 }
 

@@ -48,6 +48,15 @@ pub(crate) trait ConvTransposeBackend: Backend {
         stride: [usize; 2],
     ) -> FloatTensor<Self>;
 
+    /// Returns the input and weight gradients, as the two methods above do, with the output
+    /// gradient gathered into columns once for both.
+    fn conv_transpose2d_fused_grads(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        upstream: FloatTensor<Self>,
+        stride: [usize; 2],
+    ) -> (FloatTensor<Self>, FloatTensor<Self>);
+
     /// Returns the bias gradient: the sum of `upstream` over images and pixels,
     /// `[channels_out]`.
     fn conv_transpose2d_fused_bias_grad(upstream: FloatTensor<Self>) -> FloatTensor<Self>;
@@ -162,6 +171,26 @@ fn fused_weight_grad(
     Some(tensor(grad, weight_dims))
 }
 
+/// Computes the input and weight gradients from one gather of the output gradient, or
+/// returns `None` when the dtypes or shapes do not fit.
+fn fused_grads(
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    upstream: &FlexTensor,
+    stride: [usize; 2],
+) -> Option<(FlexTensor, FlexTensor)> {
+    let (x, x_dims) = values4(x)?;
+    let (weight, weight_dims) = values4(weight)?;
+    let (upstream, upstream_dims) = values4(upstream)?;
+    let geometry = geometry(x_dims, weight_dims, stride)?;
+    let [out_h, out_w] = geometry.output;
+    if upstream_dims != [geometry.batch, geometry.channels_out, out_h, out_w] {
+        return None;
+    }
+    let (x_grad, weight_grad) = kernel::grads(&x, &weight, &upstream, &geometry)?;
+    Some((tensor(x_grad, x_dims), tensor(weight_grad, weight_dims)))
+}
+
 impl ConvTransposeBackend for Flex {
     fn conv_transpose2d_fused(
         x: FloatTensor<Self>,
@@ -196,6 +225,20 @@ impl ConvTransposeBackend for Flex {
         })
     }
 
+    fn conv_transpose2d_fused_grads(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        upstream: FloatTensor<Self>,
+        stride: [usize; 2],
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        if let Some(grads) = fused_grads(&x, &weight, &upstream, stride) {
+            return grads;
+        }
+        let x_grad = Self::conv_transpose2d_fused_x_grad(weight.clone(), upstream.clone(), stride);
+        let weight_grad = Self::conv_transpose2d_fused_weight_grad(x, weight, upstream, stride);
+        (x_grad, weight_grad)
+    }
+
     fn conv_transpose2d_fused_bias_grad(upstream: FloatTensor<Self>) -> FloatTensor<Self> {
         if let Some((values, [_, channels, out_h, out_w])) = values4(&upstream) {
             let sums = kernel::bias_grad(&values, channels, out_h * out_w);
@@ -223,13 +266,23 @@ impl<B: ConvTransposeBackend> Backward<B, 3> for ConvTransposeBackward {
         let [x_node, weight_node, bias_node] = ops.parents;
         let upstream = grads.consume::<B>(&ops.node);
         let (x, weight, stride) = ops.state;
-        if let Some(node) = x_node {
-            let grad = B::conv_transpose2d_fused_x_grad(weight.clone(), upstream.clone(), stride);
-            grads.register::<B>(node.id, grad);
-        }
-        if let (Some(node), Some(x)) = (weight_node, x) {
-            let grad = B::conv_transpose2d_fused_weight_grad(x, weight, upstream.clone(), stride);
-            grads.register::<B>(node.id, grad);
+        match (x_node, weight_node.zip(x)) {
+            (Some(x_node), Some((weight_node, x))) => {
+                let (x_grad, weight_grad) =
+                    B::conv_transpose2d_fused_grads(x, weight, upstream.clone(), stride);
+                grads.register::<B>(x_node.id, x_grad);
+                grads.register::<B>(weight_node.id, weight_grad);
+            }
+            (Some(x_node), None) => {
+                let grad = B::conv_transpose2d_fused_x_grad(weight, upstream.clone(), stride);
+                grads.register::<B>(x_node.id, grad);
+            }
+            (None, Some((weight_node, x))) => {
+                let grad =
+                    B::conv_transpose2d_fused_weight_grad(x, weight, upstream.clone(), stride);
+                grads.register::<B>(weight_node.id, grad);
+            }
+            (None, None) => {}
         }
         if let Some(node) = bias_node {
             grads.register::<B>(node.id, B::conv_transpose2d_fused_bias_grad(upstream));
@@ -294,6 +347,24 @@ impl<B: ConvTransposeBackend, C: CheckpointStrategy> ConvTransposeBackend for Au
             upstream.into_primitive(),
             stride,
         ))
+    }
+
+    fn conv_transpose2d_fused_grads(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        upstream: FloatTensor<Self>,
+        stride: [usize; 2],
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        let (x_grad, weight_grad) = B::conv_transpose2d_fused_grads(
+            x.into_primitive(),
+            weight.into_primitive(),
+            upstream.into_primitive(),
+            stride,
+        );
+        (
+            <FloatTensor<Self>>::new(x_grad),
+            <FloatTensor<Self>>::new(weight_grad),
+        )
     }
 
     fn conv_transpose2d_fused_bias_grad(upstream: FloatTensor<Self>) -> FloatTensor<Self> {

@@ -178,6 +178,31 @@ fn kernels_reject_mismatched_lengths() {
         kernel::weight_grad(&x, &upstream[1..], &geometry).is_none(),
         "short upstream"
     );
+    assert!(
+        kernel::grads(&x, &weight, &upstream[1..], &geometry).is_none(),
+        "short upstream for both gradients"
+    );
+}
+
+#[test]
+fn shared_gather_matches_separate_grads() {
+    let mut rng = ChaCha8Rng::seed_from_u64(22);
+    for case in CASES {
+        let geometry = geometry(&case);
+        let x = uniform(&mut rng, geometry.input_len());
+        let weight = uniform(&mut rng, geometry.weight_len());
+        let upstream = uniform(&mut rng, geometry.output_len());
+        let both = kernel::grads(&x, &weight, &upstream, &geometry);
+        let x_grad = kernel::input_grad(&weight, &upstream, &geometry);
+        let weight_grad = kernel::weight_grad(&x, &upstream, &geometry);
+        let (Some((both_x, both_weight)), Some(x_grad), Some(weight_grad)) =
+            (both, x_grad, weight_grad)
+        else {
+            panic!("{case:?}: matching lengths were rejected");
+        };
+        assert_eq!(both_x, x_grad, "{case:?}: input gradient");
+        assert_eq!(both_weight, weight_grad, "{case:?}: weight gradient");
+    }
 }
 
 #[test]
