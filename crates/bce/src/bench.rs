@@ -156,12 +156,15 @@ fn inputs<T: Float>(n: usize) -> (Vec<T>, Vec<T>, Vec<T>) {
 /// vectorizes.
 fn dot<T: Float>(a: &[T], b: &[T]) -> f64 {
     let mut lanes = [0.0_f64; 16];
-    for (a, b) in a.chunks_exact(16).zip(b.chunks_exact(16)) {
+    let (a_chunks, b_chunks) = (a.chunks_exact(16), b.chunks_exact(16));
+    let tail = a_chunks.remainder().iter().zip(b_chunks.remainder());
+    let tail_sum: f64 = tail.map(|(a, b)| a.to_f64() * b.to_f64()).sum();
+    for (a, b) in a_chunks.zip(b_chunks) {
         for j in 0..16 {
             lanes[j] += a[j].to_f64() * b[j].to_f64();
         }
     }
-    lanes.iter().sum()
+    lanes.iter().sum::<f64>() + tail_sum
 }
 
 fn measure<T: Float>(
@@ -256,4 +259,16 @@ fn measure<T: Float>(
         black_box(binary_cross_entropy_grad_into(&probs, &targets, &options, &mut reused).ok());
     });
     record("probs", "loss_and_grad_into", ns);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dot;
+
+    #[test]
+    fn dot_reads_the_tail() {
+        let ones = vec![1.0_f32; 1_000];
+        assert_eq!(dot(&ones, &ones), 1_000.0);
+        assert_eq!(dot(&ones[..7], &ones[..7]), 7.0);
+    }
 }
