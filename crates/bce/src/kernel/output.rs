@@ -69,6 +69,9 @@ pub(crate) struct NewOutput<T> {
     /// Elements written so far, counted by each [`BlockOutput`] as it is
     /// closed.
     written: AtomicUsize,
+    /// Whether the blocks were handed out, which happens once only, so that
+    /// no element is counted twice.
+    handed_out: bool,
 }
 
 impl<T: Float> NewOutput<T> {
@@ -78,22 +81,34 @@ impl<T: Float> NewOutput<T> {
             vec: Vec::with_capacity(len),
             len,
             written: AtomicUsize::new(0),
+            handed_out: false,
         }
     }
 
+    /// Returns the slots of the vector's elements the first time, and none
+    /// after that.
+    fn slots(&mut self) -> (&mut [MaybeUninit<T>], &AtomicUsize) {
+        let len = if std::mem::replace(&mut self.handed_out, true) {
+            0
+        } else {
+            self.len
+        };
+        (&mut self.vec.spare_capacity_mut()[..len], &self.written)
+    }
+
     /// Splits the vector into blocks of [`BLOCK`] elements at the input's
-    /// offsets.
+    /// offsets, the first time it is called. Later calls return no blocks.
     fn blocks(&mut self) -> impl Iterator<Item = BlockOutput<'_, T>> {
-        let counter = &self.written;
-        self.vec.spare_capacity_mut()[..self.len]
+        let (slots, counter) = self.slots();
+        slots
             .chunks_mut(BLOCK)
             .map(|slots| BlockOutput::fresh(slots, counter))
     }
 
     /// [`NewOutput::blocks`] as a parallel iterator.
     fn par_blocks(&mut self) -> impl IndexedParallelIterator<Item = BlockOutput<'_, T>> {
-        let counter = &self.written;
-        self.vec.spare_capacity_mut()[..self.len]
+        let (slots, counter) = self.slots();
+        slots
             .par_chunks_mut(BLOCK)
             .map(|slots| BlockOutput::fresh(slots, counter))
     }
@@ -111,10 +126,11 @@ impl<T: Float> NewOutput<T> {
             self.len,
             "an output block was not written"
         );
-        // SAFETY: the capacity is at least `len`. Each block adds its length
-        // to `written` once, when closed (which takes it by value), after all
-        // of its elements have been written, and the blocks are disjoint and
-        // cover the first `len` elements. So all of them are initialized.
+        // SAFETY: the capacity is at least `len`. The blocks are handed out
+        // once, are disjoint and cover the first `len` elements. Each adds its
+        // length to `written` once, when closed (which takes it by value),
+        // after all of its elements have been written. So all of them are
+        // initialized.
         unsafe { self.vec.set_len(self.len) };
         self.vec
     }
@@ -254,6 +270,21 @@ mod tests {
         drop(blocks);
         assert_eq!(buffer[BLOCK + 1], 4.0);
         assert_eq!(buffer.iter().filter(|&&value| value != 0.0).count(), 1);
+    }
+
+    #[test]
+    #[should_panic(expected = "not written")]
+    fn blocks_are_handed_out_once() {
+        // Closing the first block twice would count as many elements as the
+        // vector holds, though the second block was never written.
+        let mut output = NewOutput::<f32>::new(2 * BLOCK);
+        for _ in 0..2 {
+            let first = Output::New(&mut output).blocks(2).next().flatten();
+            if let Some(first) = first {
+                first.close();
+            }
+        }
+        let _ = output.finish();
     }
 
     #[test]
