@@ -133,7 +133,7 @@ impl LinearBackend for Flex {
         weight: FloatTensor<Self>,
         upstream: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
-        // The same product as burn's autodiff Linear: upstream · (weight as a transposed view).
+        // The product of burn's autodiff Linear, upstream · weightᵀ (`kernel::input_grad`).
         input_grad_product(&upstream, &weight)
             .unwrap_or_else(|| Self::float_matmul(upstream, Self::float_swap_dims(weight, 0, 1)))
     }
