@@ -178,10 +178,15 @@ impl<'a, T: Float> BlockOutput<'a, T> {
             Slots::Fresh { slots, written, .. } => {
                 // The kernels write in order, so the gap is always empty.
                 zero_fill(&mut slots[(*written).min(offset)..offset]);
+                // The prefix grows by the values actually stored, not by what
+                // `len` promised, so an iterator that ends early leaves no
+                // uninitialized slot counted as written.
+                let mut stored = 0;
                 for (slot, value) in slots[offset..end].iter_mut().zip(values) {
                     slot.write(value);
+                    stored += 1;
                 }
-                *written = (*written).max(end);
+                *written = (*written).max(offset + stored);
             }
         }
     }
@@ -257,6 +262,34 @@ mod tests {
             block.close();
         }
         assert_eq!(output.finish(), [1.0, 2.0, 0.0, 0.0, 0.0]);
+    }
+
+    /// An iterator whose `len` promises more values than it yields.
+    struct ShortIterator(std::ops::Range<u8>);
+
+    impl Iterator for ShortIterator {
+        type Item = f32;
+
+        fn next(&mut self) -> Option<f32> {
+            self.0.next().map(f32::from)
+        }
+
+        fn size_hint(&self) -> (usize, Option<usize>) {
+            (self.0.len() + 2, Some(self.0.len() + 2))
+        }
+    }
+
+    impl ExactSizeIterator for ShortIterator {}
+
+    #[test]
+    fn short_iterator_leaves_zeros() {
+        let mut output = NewOutput::new(4);
+        for block in Output::New(&mut output).blocks(1) {
+            let mut block = block.expect("a new output has every block");
+            block.write(0, ShortIterator(1..3));
+            block.close();
+        }
+        assert_eq!(output.finish(), [1.0, 2.0, 0.0, 0.0]);
     }
 
     #[test]
